@@ -1,0 +1,1 @@
+"""tap-data365: a Singer tap for Datastreamer's Data365 connector."""

@@ -1,0 +1,99 @@
+"""Errors users see, and the retry policy shared by the tap and the setup command.
+
+Every message here is one line, names what is at fault, and never contains the API key or
+the Data365 token (only paths, status codes and the API's own short message).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Iterator
+
+import requests
+
+#: HTTP statuses worth retrying: rate limiting and server-side trouble.
+RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Transport errors worth retrying (connection reset/dropped, read timeouts, bad chunks).
+RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+#: Never wait longer than this for one retry, whatever Retry-After says.
+MAX_RETRY_WAIT_SECONDS = 120.0
+
+
+class Data365Error(Exception):
+    """A failure explained in one line; the CLI prints it without a traceback."""
+
+
+class ConfigError(Data365Error):
+    """A setting is missing or wrong; raised before any request is sent."""
+
+
+class AuthRejectedError(Data365Error):
+    """The API rejected the key (401/403)."""
+
+
+class UnknownSourceError(Data365Error):
+    """A sub-source is not connected to the account."""
+
+
+class ApiResponseError(Data365Error):
+    """The API answered with an error status or a body we cannot read."""
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date)."""
+    if response is None:
+        return None
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, min(float(raw), MAX_RETRY_WAIT_SECONDS))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_WAIT_SECONDS))
+
+
+def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
+    """Exponential waits with full jitter: 0..0.5 s, 0..1 s, 0..2 s, … capped."""
+    attempt = 0
+    while True:
+        yield random.uniform(0, min(cap, base * 2**attempt))
+        attempt += 1
+
+
+def short_body(response: requests.Response) -> str:
+    """The API's own error text, shortened to one line (bodies never echo our secrets)."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text
+    else:
+        text = str(body.get("message") or body.get("error") or body) if isinstance(body, dict) else str(body)
+    text = " ".join(text.split())
+    return text[:200] + ("…" if len(text) > 200 else "")
+
+
+def error_for_response(response: requests.Response, what: str) -> Data365Error:
+    """Map a final (non-retried or retries exhausted) error response to one clear error.
+
+    ``what`` says what was being done, e.g. ``"listing tasks of source twitter_keywords"``.
+    """
+    status = response.status_code
+    if status in {401, 403}:
+        return AuthRejectedError(
+            f"the Datastreamer API rejected the api_key (HTTP {status}) while {what}; "
+            "check the api_key setting"
+        )
+    return ApiResponseError(f"HTTP {status} from the Datastreamer API while {what}: {short_body(response)}")
