@@ -38,6 +38,12 @@ SEARCH_INDEX_PREFIX = "data365_"
 DONE_STATUSES = frozenset({"complete", "finished", "completed", "succeeded", "success", "done"})
 #: Statuses that end a task without data.
 FAILED_STATUSES = frozenset({"fail", "failed", "error", "canceled", "cancelled", "unknown"})
+#: Statuses of a task that is started and collecting (upstream Data365 calls collecting
+#: "pending"); such a task needs no start. Anything neither active, done nor failed
+#: ("created", "new", "", ...) is a task that was never started.
+ACTIVE_STATUSES = frozenset(
+    {"running", "pending", "started", "queued", "in_progress", "processing", "collecting"}
+)
 
 _SOURCE_LIST_KEYS = ("data_sources", "sources", "data", "items", "results")
 _TASK_LIST_KEYS = ("tasks", "data", "items", "results")
@@ -258,6 +264,16 @@ def is_failed(status: str) -> bool:
     return status.lower() in FAILED_STATUSES
 
 
+def is_active(status: str) -> bool:
+    """True for a status of a started task that is still collecting."""
+    return status.lower() in ACTIVE_STATUSES
+
+
+def needs_start(status: str) -> bool:
+    """True when a task is neither collecting nor done: new, stopped, failed or canceled."""
+    return not (is_active(status) or is_done(status))
+
+
 def _date_only(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -304,3 +320,41 @@ def _as_int(value: object) -> int | None:
 def task_updated_at(task: Mapping[str, Any]) -> str | None:
     """The task's last-change timestamp, normalised, when the API sends one."""
     return normalize_timestamp(first_present(task, _UPDATED_KEYS))
+
+
+# ---------------------------------------------------------------------------- search hits
+
+_HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
+
+
+def search_hits(payload: object) -> list[dict[str, Any]]:
+    """Search response body → the raw documents (Elasticsearch-style ``_source`` unwrapped)."""
+    hits = unwrap_list(payload, _HIT_LIST_KEYS)
+    documents = []
+    for hit in hits:
+        if not isinstance(hit, Mapping):
+            msg = "search results hold entries that are not objects"
+            raise ShapeError(msg)
+        source = hit.get("_source")
+        documents.append(dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit))
+    return documents
+
+
+def search_record(document: dict[str, Any], index: str) -> dict[str, Any]:
+    """A search document → the ``search_results`` record, changed as little as possible.
+
+    Only ``doc_date`` is rewritten (to the fixed-width UTC format; ``content.published`` when
+    the API sends no ``doc_date``); ``data_source`` and a string ``id`` are guaranteed.
+    Every other field, known or not, is kept as sent.
+    """
+    raw_date = document.get("doc_date")
+    if raw_date is None:
+        content = document.get("content")
+        raw_date = content.get("published") if isinstance(content, Mapping) else None
+    document["doc_date"] = normalize_timestamp(raw_date)
+    if not document.get("data_source"):
+        document["data_source"] = index
+    doc_id = document.get("id")
+    if doc_id is not None and not isinstance(doc_id, str):
+        document["id"] = str(doc_id)
+    return document

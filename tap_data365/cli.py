@@ -1,0 +1,32 @@
+"""The ``tap-data365`` executable: the Singer tap, plus the ``setup`` command family.
+
+Singer invocations (``--config … --catalog …``, ``--discover``, ``--about``) go to the SDK's
+own command untouched; ``tap-data365 setup …`` goes to the task setup command.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tap_data365.errors import ConfigError, Data365Error
+
+EXIT_RUNTIME_ERROR = 1
+EXIT_BAD_SETTINGS = 2
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``tap-data365`` console script."""
+    args = sys.argv[1:] if argv is None else argv
+    from tap_data365.tap import TapData365  # noqa: PLC0415  (keeps --help of setup light)
+
+    try:
+        TapData365.cli.main(args=args, prog_name="tap-data365", standalone_mode=False)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_SETTINGS)
+    except Data365Error as exc:
+        _fail(str(exc), EXIT_RUNTIME_ERROR)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"tap-data365: error: {message}", file=sys.stderr)  # noqa: T201
+    sys.exit(code)

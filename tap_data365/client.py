@@ -1,0 +1,182 @@
+"""Data365Stream: how every stream talks to the Datastreamer API.
+
+Auth (``apikey`` header), Retry-After-aware exponential backoff with jitter on 429/5xx and
+dropped connections, fast JSON parsing, and error mapping to one-line messages that never
+contain the key.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Generator
+from typing import Any
+
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.authenticators import APIKeyAuthenticator
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.types import Context
+from typing_extensions import override
+
+from tap_data365.errors import (
+    RETRIABLE_STATUSES,
+    ApiResponseError,
+    UnknownSourceError,
+    backoff_waits,
+    error_for_response,
+    retry_after_seconds,
+    short_body,
+)
+from tap_data365.settings import DEFAULT_API_URL
+
+PROVIDER_PATH = "/api/data-providers/data365"
+SEARCH_PATH = "/api/search"
+
+_json_decoder = msgspec.json.Decoder()
+
+
+class Data365Stream(RESTStream[Any]):
+    """Base stream: settings → HTTP, shared by the sources, tasks and search streams."""
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+
+    @functools.cached_property
+    @override
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(key="apikey", value=self.config["api_key"], location="header")
+
+    @property
+    @override
+    def timeout(self) -> int:
+        return int(self.config.get("request_timeout", 60))
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        # One keep-alive session per thread: search windows are fetched from worker threads.
+        local = self._thread_sessions
+        session: requests.Session | None = getattr(local, "session", None)
+        if session is None:
+            session = requests.Session()
+            local.session = session
+        return session
+
+    @functools.cached_property
+    def _thread_sessions(self) -> threading.local:
+        return threading.local()
+
+    # ------------------------------------------------------------------ retries
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Retry-After when the API sends it, else exponential waits with full jitter."""
+        waits = backoff_waits()
+        exception = yield 0.0
+        while True:
+            response = getattr(exception, "response", None)
+            server_wait = retry_after_seconds(response if isinstance(response, requests.Response) else None)
+            exception = yield server_wait if server_wait is not None else next(waits)
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value  # backoff_waits already jitters; Retry-After is honoured as sent
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config.get("max_retries", 8)) + 1
+
+    @override
+    def backoff_handler(self, details: Any) -> None:
+        exception = details.get("exception")
+        response = getattr(exception, "response", None)
+        cause = (
+            f"HTTP {response.status_code}"
+            if isinstance(response, requests.Response)
+            else type(exception).__name__
+        )
+        self.logger.warning(
+            "Retrying %s after %s (attempt %d), waiting %.2f s",
+            self.name,
+            cause,
+            details.get("tries", 0),
+            details.get("wait", 0.0),
+        )
+
+    # ------------------------------------------------------------------ errors
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status in RETRIABLE_STATUSES:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status >= 400:
+            method = response.request.method if response.request is not None else "?"
+            raise self.final_error(response, f"calling {method} {_path_of(response)}")
+
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        return f"HTTP {response.status_code} from {_path_of(response)}: {short_body(response)}"
+
+    def final_error(self, response: requests.Response, what: str) -> Exception:
+        """The one-line error for a response we will not retry (any more)."""
+        path = _path_of(response)
+        if response.status_code == 404 and path.startswith(PROVIDER_PATH + "/"):
+            source = path[len(PROVIDER_PATH) + 1 :].split("/")[0]
+            return UnknownSourceError(
+                f"Data365 sub-source {source!r} is not connected to this Datastreamer account "
+                "(check the sources setting)"
+            )
+        return error_for_response(response, what)
+
+    # ------------------------------------------------------------------ requests
+
+    def request_json(self, method: str, path: str, body: Any = None, *, what: str) -> Any:
+        """One API call through the SDK's retry decorator; failures become one clear line.
+
+        ``what`` completes the sentence "… while <what>" in error messages.
+        """
+        request = requests.Request(
+            method=method,
+            url=self.url_base + path,
+            json=body,
+            headers={"Accept": "application/json", "User-Agent": self.user_agent},
+        ).prepare()
+        try:
+            response = self._send_with_retries(request)
+        except RetriableAPIError as exc:
+            if exc.response is None:
+                raise ApiResponseError(f"no usable answer from the Datastreamer API while {what}") from None
+            raise self.final_error(exc.response, what) from None
+        except requests.RequestException as exc:
+            msg = f"could not reach the Datastreamer API while {what}: {type(exc).__name__}"
+            raise ApiResponseError(msg) from None
+        return self.decode(response, what)
+
+    @functools.cached_property
+    def _send_with_retries(self) -> Any:
+        return self.request_decorator(self._send_once)
+
+    def _send_once(self, request: requests.PreparedRequest) -> requests.Response:
+        response = self.requests_session.send(
+            self.authenticator(request), timeout=self.timeout, allow_redirects=False
+        )
+        self.validate_response(response)
+        return response
+
+    @staticmethod
+    def decode(response: requests.Response, what: str) -> Any:
+        """Parse a JSON body quickly; a body that is not JSON is a clear error."""
+        try:
+            return _json_decoder.decode(response.content)
+        except msgspec.DecodeError:
+            msg = f"the Datastreamer API answered with a body that is not JSON while {what}"
+            raise ApiResponseError(msg) from None
+
+
+def _path_of(response: requests.Response) -> str:
+    return requests.utils.urlparse(response.url).path

@@ -1,0 +1,196 @@
+"""The tap's settings: declared once here, checked before any request is sent.
+
+``CONFIG_SCHEMA`` is the tap's ``config_jsonschema``; ``meltano.yml`` and the README table
+are kept in agreement with it by a test. ``check_settings`` adds the rules JSON Schema cannot
+say (loopback-only plain HTTP, known source names, parseable dates) and reports the first
+problem as one line naming the setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+from tap_data365.errors import ConfigError
+from tap_data365.normalize import KNOWN_SOURCES, parse_timestamp
+
+DEFAULT_API_URL = "https://api.platform.datastreamer.io"
+MAX_PAGE_SIZE = 100
+
+TASK_SCHEMA = th.ObjectType(
+    th.Property("source", th.StringType, required=True, description="Data365 sub-source"),
+    th.Property("value", th.StringType, required=True, description="Keyword, profile, hashtag…"),
+    th.Property("from_date", th.DateType, required=True, description="First day (yyyy-mm-dd)"),
+    th.Property("to_date", th.DateType, required=True, description="Last day (yyyy-mm-dd)"),
+    th.Property("update_interval", th.IntegerType, description="Repeat interval; omit for one-shot"),
+    th.Property("parameters", th.ObjectType(), description="Extra upstream Data365 parameters"),
+    additional_properties=False,
+)
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "api_key",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="API key",
+        description="Datastreamer API key, sent as the `apikey` header.",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description="Base URL of the Datastreamer API. Plain http:// only for loopback hosts.",
+    ),
+    th.Property(
+        "sources",
+        th.ArrayType(th.StringType),
+        title="Sources",
+        description="Data365 sub-sources to extract, e.g. `twitter_keywords`. "
+        "Default: every connected sub-source.",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="Lower bound on `doc_date` for the first sync. Default: everything.",
+    ),
+    th.Property(
+        "search_query",
+        th.StringType,
+        default="*",
+        title="Search query",
+        description="Lucene query applied inside each source's index.",
+    ),
+    th.Property(
+        "tasks",
+        th.ArrayType(TASK_SCHEMA),
+        default=[],
+        title="Collection tasks",
+        description="Declared collection tasks, created and started by `tap-data365 setup`.",
+    ),
+    th.Property(
+        "data365_token",
+        th.StringType,
+        secret=True,
+        title="Data365 token",
+        description="Data365 access token that `tap-data365 setup` registers with Datastreamer.",
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType,
+        default=MAX_PAGE_SIZE,
+        title="Page size",
+        description="Search results per request (1-100).",
+    ),
+    th.Property(
+        "lookback_minutes",
+        th.IntegerType,
+        default=60,
+        title="Lookback (minutes)",
+        description="Each incremental sync re-reads this many minutes before the bookmark, "
+        "for posts indexed late.",
+    ),
+    th.Property(
+        "max_concurrency",
+        th.IntegerType,
+        default=4,
+        title="Concurrent requests",
+        description="Search windows fetched at once (1-16); records are still emitted in order.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        title="Request timeout (seconds)",
+        description="Timeout for one HTTP request.",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType,
+        default=8,
+        title="Retries",
+        description="Retries of a request after 429, 5xx or a dropped connection, with "
+        "exponential backoff, jitter and `Retry-After`.",
+    ),
+).to_dict()
+
+_INTEGER_RANGES = {
+    "page_size": (1, MAX_PAGE_SIZE),
+    "lookback_minutes": (0, 60 * 24 * 366),
+    "max_concurrency": (1, 16),
+    "max_retries": (0, 20),
+}
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Raise ConfigError naming the first setting at fault; send nothing."""
+    api_key = config.get("api_key")
+    if not isinstance(api_key, str) or not api_key.strip():
+        raise ConfigError("setting api_key is required (the Datastreamer API key)")
+    check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
+    start_date = config.get("start_date")
+    if start_date not in (None, ""):
+        try:
+            parse_timestamp(start_date)
+        except ValueError:
+            raise ConfigError(
+                f"setting start_date is not a date-time: {start_date!r} "
+                "(expected e.g. 2024-01-01T00:00:00Z)"
+            ) from None
+    sources = config.get("sources")
+    if sources is not None:
+        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+            raise ConfigError("setting sources must be a list of sub-source names")
+        unknown = [s for s in sources if s.removeprefix("data365_") not in KNOWN_SOURCES]
+        if unknown:
+            raise ConfigError(
+                f"setting sources names unknown Data365 sub-source(s): {', '.join(unknown)} "
+                f"(known: {', '.join(KNOWN_SOURCES)})"
+            )
+    for name, (low, high) in _INTEGER_RANGES.items():
+        value = config.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(f"setting {name} must be an integer from {low} to {high}, got {value!r}")
+    timeout = config.get("request_timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise ConfigError(f"setting request_timeout must be a positive number, got {timeout!r}")
+    query = config.get("search_query")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
+
+
+def check_api_url(url: str) -> None:
+    """https anywhere; plain http only to a loopback host (the key travels in a header)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"setting api_url is not an http(s) URL: {url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"setting api_url uses plain http:// for non-loopback host {parts.hostname}; "
+            "use https:// (the API key would travel in clear text)"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
+    """The configured sub-source short names, or None for 'every connected one'."""
+    sources = config.get("sources")
+    if not sources:
+        return None
+    return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))

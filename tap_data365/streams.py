@@ -1,0 +1,202 @@
+"""The three streams: ``sources``, ``tasks`` and ``search_results``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+from singer_sdk import Tap
+from singer_sdk.helpers.types import Context
+from singer_sdk import SchemaDirectory, StreamSchema
+from typing_extensions import override
+
+from tap_data365 import normalize
+from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
+from tap_data365.client import PROVIDER_PATH, SEARCH_PATH, Data365Stream
+from tap_data365.settings import configured_sources
+from tap_data365.windows import Record, WindowReader
+
+#: Where reading starts when neither a bookmark nor start_date says otherwise.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _schema_dir() -> Any:
+    """The top-level schemas/ folder: inside the wheel, or beside the package in a checkout."""
+    packaged = resources.files("tap_data365").joinpath("schemas")
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+SCHEMAS = SchemaDirectory(_schema_dir())
+
+
+class SourceCatalog:
+    """What the account holds, read once per run and shared by the streams."""
+
+    def __init__(self, tap: Tap) -> None:
+        self._tap = tap
+
+    @functools.cached_property
+    def _client(self) -> Data365Stream:
+        stream = self._tap.streams["sources"]
+        assert isinstance(stream, Data365Stream)
+        return stream
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019  (one catalog per tap run)
+    def records(self) -> list[dict[str, Any]]:
+        """The connected sub-sources, one record each."""
+        body = self._client.request_json("GET", PROVIDER_PATH, what="listing connected sources")
+        return normalize.source_records(body)
+
+    def selected(self) -> list[str]:
+        """The sub-sources to extract: the ``sources`` setting, or every connected one."""
+        configured = configured_sources(self._tap.config)
+        if configured is not None:
+            return configured
+        return [record["name"] for record in self.records()]
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019
+    def tasks(self, source: str) -> list[dict[str, Any]]:
+        """The source's tasks as records, with each open task's status read individually.
+
+        The list's status lags behind the single-task status, so a task the list still
+        shows as open is asked about directly (finished tasks are not asked again).
+        """
+        body = self._client.request_json(
+            "GET", f"{PROVIDER_PATH}/{source}", what=f"listing tasks of source {source}"
+        )
+        records = []
+        for raw in normalize.task_list(body):
+            record = normalize.task_record(raw, source)
+            record["list_status"] = record["status"]
+            status = record["status"]
+            if record["id"] and not (normalize.is_done(status) or normalize.is_failed(status)):
+                single = normalize.task_object(
+                    self._client.request_json(
+                        "GET",
+                        f"{PROVIDER_PATH}/{source}/{record['id']}",
+                        what=f"reading task {record['id']} of source {source}",
+                    )
+                )
+                record["status"] = normalize.task_status(single) or status
+                record["updated_at"] = normalize.task_updated_at(single) or record["updated_at"]
+            records.append(record)
+        return records
+
+
+class SourcesStream(Data365Stream):
+    """One record per connected Data365 sub-source."""
+
+    name = "sources"
+    path = PROVIDER_PATH
+    primary_keys: ClassVar[list[str]] = ["name"]
+    schema = StreamSchema(SCHEMAS)
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
+        yield from catalog.records()
+
+
+class _PerSourceStream(Data365Stream):
+    """A stream with one state partition per selected sub-source."""
+
+    context_key: ClassVar[str]
+
+    def context_for(self, source: str) -> dict[str, str]:
+        return {self.context_key: source}
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, Any]] | None:
+        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
+        return [self.context_for(source) for source in catalog.selected()]
+
+
+class TasksStream(_PerSourceStream):
+    """Collection tasks of each selected sub-source, with a normalised status."""
+
+    name = "tasks"
+    path = PROVIDER_PATH + "/{source}"
+    primary_keys: ClassVar[list[str]] = ["source", "id"]
+    schema = StreamSchema(SCHEMAS)
+    context_key = "source"
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        assert context is not None
+        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
+        yield from catalog.tasks(context["source"])
+
+
+class SearchResultsStream(_PerSourceStream):
+    """Posts of each selected sub-source, read window by window (see windows.py)."""
+
+    name = "search_results"
+    path = SEARCH_PATH
+    http_method = "POST"
+    primary_keys: ClassVar[list[str]] = ["data_source", "id"]
+    replication_key = REPLICATION_KEY
+    schema = StreamSchema(SCHEMAS)
+    # The record's own `data_source` doubles as the partition key, so the SDK adds no field.
+    context_key = "data_source"
+
+    @override
+    def context_for(self, source: str) -> dict[str, str]:
+        return {self.context_key: normalize.SEARCH_INDEX_PREFIX + source}
+
+    @override
+    def get_replication_key_signpost(self, context: Context | None) -> None:
+        return None  # bookmarks are exact (per completed window); nothing to clamp
+
+    @override
+    def _increment_stream_state(self, latest_record: Record, *, context: Context | None = None) -> None:
+        # Posts come in no promised order, so the bookmark moves only when a whole window
+        # has been delivered (SourceCheckpoint.window_done), never per record.
+        return
+
+    @override
+    def get_records(self, context: Context | None) -> Iterator[Record]:
+        assert context is not None
+        index = context[self.context_key]
+        source = index.removeprefix(normalize.SEARCH_INDEX_PREFIX)
+        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
+        checkpoint = SourceCheckpoint(self.get_context_state(context))
+        start_date = normalize.parse_timestamp(self.config.get("start_date"))
+        windows = checkpoint.plan(
+            catalog.tasks(source),
+            start=self.get_starting_timestamp(context),
+            lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
+            floor=start_date or EPOCH,
+        )
+        self._write_state_message()  # the plan is durable before anything is read
+
+        def fetch_page(query: str, offset: int, size: int) -> list[Record]:
+            body = {"query": {"from": offset, "size": size, "query": query, "data_sources": [index]}}
+            payload = self.request_json(
+                "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
+            )
+            return [normalize.search_record(raw, index) for raw in normalize.search_hits(payload)]
+
+        reader = WindowReader(
+            fetch_page,
+            base_query=str(self.config.get("search_query") or "*"),
+            page_size=int(self.config.get("page_size", 100)),
+            concurrency=int(self.config.get("max_concurrency", 4)),
+            now=dt.datetime.now(dt.UTC),
+            describe=f"index {index}",
+        )
+        for completed in reader.read(windows):
+            newest: str | None = None
+            for record in completed.records:
+                doc_date = record.get(REPLICATION_KEY)
+                if doc_date is not None and (newest is None or doc_date > newest):
+                    newest = doc_date
+                yield record
+            checkpoint.window_done(completed.window, newest)
+            self._write_state_message()

@@ -1,0 +1,198 @@
+"""Search windows: read every post of an index despite the 10,000-result window.
+
+The Search API pages with ``from``/``size`` and refuses ``from`` past 9,900, promises no
+total and no order. So each request is restricted to a ``doc_date`` window inside the
+Lucene query; a window whose page at the last reachable offset is still full may hold more
+than the API can page through, and is split in two halves that are read instead.
+
+Windows are independent, so several are fetched at once; completed windows come out in
+ascending date order whatever order they finished in, which keeps checkpoints simple: once
+a window is handed out, every post dated before its end has been read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from tap_data365.errors import Data365Error
+from tap_data365.normalize import format_timestamp
+
+#: The API refuses a ``from`` beyond this offset.
+MAX_FROM = 9_900
+#: A window narrower than this cannot be split further.
+MIN_WIDTH = dt.timedelta(milliseconds=1)
+#: Where an open-ended window is cut when it must be split and already starts after "now".
+OPEN_END_STEP = dt.timedelta(days=1)
+
+Record = dict[str, Any]
+#: (lucene query, from, size) -> the page's records.
+PageFetcher = Callable[[str, int, int], list[Record]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Posts with ``start <= doc_date < end``; ``end=None`` means no upper bound."""
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+    def clause(self) -> str:
+        """The window as a Lucene range on ``doc_date`` (inclusive start, exclusive end)."""
+        end = "*" if self.end is None else f'"{format_timestamp(self.end)}"'
+        return f'doc_date:["{format_timestamp(self.start)}" TO {end}}}'
+
+    def split(self, now: dt.datetime) -> tuple[Window, Window]:
+        """Two halves; an open window is cut at ``now`` (or a day after its start)."""
+        if self.end is None:
+            middle = now if now > self.start + MIN_WIDTH else self.start + OPEN_END_STEP
+        else:
+            middle = self.start + (self.end - self.start) / 2
+        return Window(self.start, middle), Window(middle, self.end)
+
+    @property
+    def splittable(self) -> bool:
+        """False once the window is as narrow as a single instant."""
+        return self.end is None or self.end - self.start > MIN_WIDTH
+
+
+@dataclass(frozen=True)
+class CompletedWindow:
+    """A window read to the end: its posts (deduplicated by id) and how many requests it took."""
+
+    window: Window
+    records: list[Record]
+    requests: int
+
+
+class WindowTooLargeError(Data365Error):
+    """More posts share one instant than the API can page through."""
+
+
+def combine_query(base_query: str, window: Window) -> str:
+    """The user's query restricted to a window (``*`` needs no parentheses)."""
+    base = base_query.strip()
+    if base in {"", "*"}:
+        return window.clause()
+    return f"({base}) AND {window.clause()}"
+
+
+def merge_ranges(
+    ranges: Iterable[tuple[dt.datetime, dt.datetime | None]],
+) -> list[Window]:
+    """Sorted, non-overlapping windows covering the union of the given ranges."""
+    merged: list[Window] = []
+    for start, end in sorted(ranges, key=lambda r: r[0]):
+        if end is not None and end <= start:
+            continue
+        if merged and (merged[-1].end is None or start <= merged[-1].end):
+            last = merged[-1]
+            new_end = None if last.end is None or end is None else max(last.end, end)
+            merged[-1] = Window(last.start, new_end)
+        else:
+            merged.append(Window(start, end))
+    return merged
+
+
+class WindowReader:
+    """Reads windows with ``from``/``size`` paging, splitting the ones that are too large."""
+
+    def __init__(
+        self,
+        fetch_page: PageFetcher,
+        *,
+        base_query: str,
+        page_size: int,
+        concurrency: int,
+        now: dt.datetime,
+        describe: str,
+    ) -> None:
+        self._fetch_page = fetch_page
+        self._base_query = base_query
+        self._page_size = page_size
+        self._concurrency = max(1, concurrency)
+        self._now = now
+        self._describe = describe
+        #: Offset of the last page the API lets us read.
+        self._last_from = (MAX_FROM // page_size) * page_size
+
+    def read(self, windows: Sequence[Window]) -> Iterator[CompletedWindow]:
+        """Completed windows in ascending date order (split halves replace their parent)."""
+        pending = deque(windows)
+        in_flight: deque[tuple[Window, Future[CompletedWindow | None]]] = deque()
+        pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
+        try:
+            while pending or in_flight:
+                # Bounded look-ahead: at most `concurrency` windows are buffered at once.
+                while pending and len(in_flight) < self._concurrency:
+                    window = pending.popleft()
+                    in_flight.append((window, pool.submit(self.read_window, window)))
+                window, future = in_flight.popleft()
+                completed = future.result()
+                if completed is None:
+                    # Halves take the parent's place, ahead of everything later in time.
+                    lower, upper = window.split(self._now)
+                    pending.appendleft(upper)
+                    pending.appendleft(lower)
+                    continue
+                yield completed
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def read_window(self, window: Window, attempt: int = 0) -> CompletedWindow | None:
+        """Every post of one window, or None when it holds more than the API can page."""
+        query = combine_query(self._base_query, window)
+        size = self._page_size
+        first = self._fetch_page(query, 0, size)
+        requests = 1
+        if len(first) < size:
+            return CompletedWindow(window, _unique(first), requests)
+        # Look at the last reachable page before paging everything: if it is full the
+        # window may hold more than we can reach, and reading it now would be wasted.
+        last = self._fetch_page(query, self._last_from, size) if self._last_from > 0 else []
+        requests += 1
+        if len(last) >= size and self._last_from > 0:
+            if window.splittable:
+                return None
+            msg = (
+                f"more than {self._last_from + size} posts of {self._describe} share "
+                f"doc_date {format_timestamp(window.start)}; the Search API cannot page them all"
+            )
+            raise WindowTooLargeError(msg)
+        records = list(first)
+        offset = size
+        while offset < self._last_from:
+            page = self._fetch_page(query, offset, size)
+            requests += 1
+            records.extend(page)
+            if len(page) < size:
+                break
+            offset += size
+        else:
+            records.extend(last)
+            return CompletedWindow(window, _unique(records), requests)
+        if last:
+            # A short page before a non-empty last page: the window changed while we read
+            # it. Reading it again is the only way to be sure nothing was skipped.
+            if attempt >= 2:
+                msg = f"search results of {self._describe} kept changing while being paged"
+                raise Data365Error(msg)
+            return self.read_window(window, attempt=attempt + 1)
+        return CompletedWindow(window, _unique(records), requests)
+
+
+def _unique(records: list[Record]) -> list[Record]:
+    """Drop repeats of an id within a window (an unstable order can repeat a post)."""
+    seen: set[object] = set()
+    unique: list[Record] = []
+    for record in records:
+        key = record.get("id")
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(record)
+    return unique
