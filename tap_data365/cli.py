@@ -17,6 +17,11 @@ EXIT_BAD_SETTINGS = 2
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tap-data365`` console script."""
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["setup"]:
+        # The task setup family is its own click group; it never builds the Tap object.
+        from tap_data365.setup_cli import run  # noqa: PLC0415
+
+        sys.exit(run(args[1:]))
     from tap_data365.tap import TapData365  # noqa: PLC0415  (keeps --help of setup light)
 
     try:

@@ -1,0 +1,255 @@
+"""A small client for the Data365 control plane: token, sources and collection tasks.
+
+Used by ``tap-data365 setup``; the extraction streams have their own SDK client. Every
+request goes through ``Data365Api._send``, which owns retries (429/5xx/dropped connections,
+honouring ``Retry-After``) and turns failures into one-line errors. Nothing here ever puts
+the API key or the token into a message: errors name the path and the HTTP status only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+
+from tap_data365 import normalize
+from tap_data365.errors import (
+    RETRIABLE_EXCEPTIONS,
+    RETRIABLE_STATUSES,
+    ApiResponseError,
+    Data365Error,
+    UnknownSourceError,
+    backoff_waits,
+    error_for_response,
+    retry_after_seconds,
+)
+
+TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
+PROVIDER_PATH = "/api/data-providers/data365"
+
+#: Statuses after which the server did not act on the request: safe to retry even a POST
+#: that appends tasks. After a 500/502/504 or a dropped connection the server may have
+#: created the tasks already, so a create is not retried blindly (the caller re-lists).
+_NOT_PROCESSED_STATUSES = frozenset({408, 425, 429, 503})
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class RequestStats:
+    """What this client sent: the setup command reports it, tests compare it."""
+
+    total: int = 0
+    writes: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+    def count(self, method: str) -> None:
+        self.total += 1
+        self.by_method[method] = self.by_method.get(method, 0) + 1
+        if method != "GET":
+            self.writes += 1
+
+
+class Data365Api:
+    """Token, sources and task endpoints of ``/api/data-providers/data365``."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._base = api_url.rstrip("/")
+        self._timeout = timeout
+        self._max_retries = max_retries
+        self._sleep = sleep
+        self._session = requests.Session()
+        # The key lives in the session headers only; no message below reads them.
+        self._session.headers.update({"apikey": api_key, "Accept": "application/json"})
+        self.stats = RequestStats()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Data365Api:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ endpoints
+
+    def register_token(self, token: str) -> None:
+        """PUT the Data365 token (replaces the stored one, so repeating it is harmless)."""
+        self._send("PUT", TOKEN_PATH, "registering the Data365 token", body={"token": token})
+
+    def connected_sources(self) -> list[str]:
+        """Short names of the sub-sources connected to the account."""
+        payload = self._send("GET", PROVIDER_PATH, "listing the connected Data365 sources")
+        return self._shape(normalize.source_names, payload, "the source list")
+
+    def list_tasks(self, source: str) -> list[dict[str, Any]]:
+        """Raw task objects of one source (their status may lag the single-task status)."""
+        payload = self._send(
+            "GET", _source_path(source), f"listing tasks of {source}", source=source
+        )
+        return self._shape(normalize.task_list, payload, f"the task list of {source}")
+
+    def create_tasks(self, source: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """POST one batch; returns the task objects the response echoes (maybe none).
+
+        The API appends, so this is the one request that must not be repeated after the
+        server may have acted on it (see ``_NOT_PROCESSED_STATUSES``).
+        """
+        payload = self._send(
+            "POST",
+            _source_path(source),
+            f"creating {len(tasks)} task(s) of {source}",
+            body={"tasks": tasks},
+            source=source,
+            idempotent=False,
+        )
+        if payload is None or payload == "":
+            return []
+        try:
+            return [t for t in normalize.task_list(payload) if normalize.task_id(t)]
+        except normalize.ShapeError:
+            # A body without a task list (e.g. {"status": "ok"}) is fine: the caller lists.
+            return []
+
+    def get_task(self, source: str, task_id: str) -> dict[str, Any]:
+        payload = self._send(
+            "GET",
+            _task_path(source, task_id),
+            f"reading task {task_id} of {source}",
+            source=source,
+            task_id=task_id,
+        )
+        return self._shape(normalize.task_object, payload, f"task {task_id} of {source}")
+
+    def start_task(self, source: str, task_id: str) -> None:
+        self._send(
+            "PUT",
+            _task_path(source, task_id) + "/start",
+            f"starting task {task_id} of {source}",
+            source=source,
+            task_id=task_id,
+        )
+
+    def cancel_task(self, source: str, task_id: str) -> None:
+        self._send(
+            "POST",
+            _task_path(source, task_id) + "/cancel",
+            f"canceling task {task_id} of {source}",
+            source=source,
+            task_id=task_id,
+        )
+
+    def cancel_all(self, source: str) -> None:
+        self._send(
+            "POST",
+            _source_path(source) + "/cancel-all",
+            f"canceling all tasks of {source}",
+            source=source,
+        )
+
+    def remove_task(self, source: str, task_id: str) -> None:
+        self._send(
+            "DELETE",
+            _task_path(source, task_id),
+            f"removing task {task_id} of {source}",
+            source=source,
+            task_id=task_id,
+        )
+
+    # ------------------------------------------------------------------ transport
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        body: object = None,
+        source: str | None = None,
+        task_id: str | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        """One logical request with retries; returns the decoded JSON body (None if empty)."""
+        url = self._base + path
+        waits: Iterator[float] = backoff_waits()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.stats.count(method)
+            try:
+                response = self._session.request(method, url, json=body, timeout=self._timeout)
+            except RETRIABLE_EXCEPTIONS as exc:
+                if not idempotent or attempt > self._max_retries:
+                    raise ApiResponseError(
+                        f"no answer from the Datastreamer API while {what} "
+                        f"({type(exc).__name__}, after {attempt} attempt(s))"
+                    ) from None
+                self._sleep(next(waits))
+                continue
+            except requests.RequestException as exc:
+                raise ApiResponseError(
+                    f"request failed while {what} ({type(exc).__name__})"
+                ) from None
+            status = response.status_code
+            retriable = status in (RETRIABLE_STATUSES if idempotent else _NOT_PROCESSED_STATUSES)
+            if retriable and attempt <= self._max_retries:
+                wait = retry_after_seconds(response)
+                self._sleep(next(waits) if wait is None else wait)
+                continue
+            if status >= 400:
+                raise self._error(response, what, source, task_id)
+            return _decode(response, what)
+
+    def _error(
+        self, response: requests.Response, what: str, source: str | None, task_id: str | None
+    ) -> Data365Error:
+        status = response.status_code
+        if status == 404 and source is not None and task_id is None:
+            return UnknownSourceError(
+                f"source {source} is unknown to the Datastreamer API or not connected to "
+                f"this account (HTTP 404 while {what})"
+            )
+        if status == 404 and task_id is not None:
+            return ApiResponseError(f"task {task_id} of {source} does not exist (HTTP 404)")
+        # 401/403 become AuthRejectedError there; the rest one line with the API's text.
+        return error_for_response(response, what)
+
+    @staticmethod
+    def _shape(parse: Callable[[Any], _T], payload: object, what: str) -> _T:
+        try:
+            return parse(payload)
+        except normalize.ShapeError as exc:
+            raise ApiResponseError(f"malformed response for {what}: {exc}") from None
+
+
+def _decode(response: requests.Response, what: str) -> Any:
+    if not response.content or not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise ApiResponseError(
+            f"malformed response while {what}: HTTP {response.status_code} with a body "
+            "that is not JSON"
+        ) from None
+
+
+def _source_path(source: str) -> str:
+    return f"{PROVIDER_PATH}/{quote(source, safe='')}"
+
+
+def _task_path(source: str, task_id: str) -> str:
+    return f"{_source_path(source)}/{quote(task_id, safe='')}"

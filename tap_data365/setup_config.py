@@ -1,0 +1,121 @@
+"""Settings for ``tap-data365 setup``: ``--config FILE|ENV`` (repeatable), merged left to right.
+
+``ENV`` reads ``TAP_DATA365_<SETTING>`` variables the way the SDK does (arrays and objects
+as JSON, integers and numbers converted), which is what Meltano exports to a plugin
+command. The setup command does not build the Tap object: it needs only the settings, and
+it must fail on bad settings before anything, including stream discovery, runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tap_data365.errors import ConfigError
+from tap_data365.settings import CONFIG_SCHEMA, check_settings
+
+ENV_PREFIX = "TAP_DATA365_"
+SECRET_SETTINGS = tuple(
+    name for name, schema in CONFIG_SCHEMA["properties"].items() if schema.get("secret")
+)
+TRUTHY = ("true", "1", "yes", "on")
+
+
+def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge the ``--config`` sources, apply defaults, check every setting but ``tasks``."""
+    if not sources:
+        raise ConfigError("--config is required: a JSON settings file, or ENV for environment")
+    merged: dict[str, Any] = {}
+    for source in sources:
+        part = (
+            env_config(os.environ if environ is None else environ)
+            if source == "ENV"
+            else (file_config(Path(source)))
+        )
+        merged.update(part)
+    for name, schema in CONFIG_SCHEMA["properties"].items():
+        if merged.get(name) is None and "default" in schema:
+            merged[name] = schema["default"]
+    check_settings(merged)
+    _check_schema(merged)
+    return merged
+
+
+def file_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"config file {path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object of settings")
+    return data
+
+
+def env_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``TAP_DATA365_<SETTING>`` variables, converted by each setting's JSON Schema type."""
+    result: dict[str, Any] = {}
+    for name, schema in CONFIG_SCHEMA["properties"].items():
+        var = ENV_PREFIX + name.upper().replace("-", "_")
+        if var in environ:
+            result[name] = _convert(var, environ[var], _types(schema), schema)
+    return result
+
+
+def _types(schema: Mapping[str, Any]) -> set[str]:
+    declared = schema.get("type", [])
+    return {declared} if isinstance(declared, str) else set(declared)
+
+
+def _convert(var: str, raw: str, types: set[str], schema: Mapping[str, Any]) -> Any:
+    # Messages name the variable, never its value: it may be the key or the token.
+    if "integer" in types:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {var} must be an integer") from None
+    if "number" in types:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"environment variable {var} must be a number") from None
+    if "boolean" in types:
+        return raw.strip().lower() in TRUTHY
+    if "array" in types or "object" in types:
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            items = _types(schema.get("items", {}))
+            if "array" in types and items == {"string"}:
+                # The SDK's older 'a,b,c' form for string arrays, still accepted there.
+                return [part.strip() for part in raw.split(",") if part.strip()]
+            raise ConfigError(f"environment variable {var} is not valid JSON: {exc}") from None
+    return raw
+
+
+def _check_schema(config: Mapping[str, Any]) -> None:
+    """JSON Schema check of every setting except ``tasks`` (validated task by task later)."""
+    schema = dict(CONFIG_SCHEMA)
+    schema["properties"] = {k: v for k, v in CONFIG_SCHEMA["properties"].items() if k != "tasks"}
+    candidate = {k: v for k, v in config.items() if k != "tasks"}
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft7Validator(schema).iter_errors(candidate)
+    )
+    if error is None:
+        return
+    name = ".".join(str(p) for p in error.path) or "(top level)"
+    if error.validator == "required":
+        raise ConfigError(f"setting {error.message.split(' ')[0].strip(chr(39))} is required")
+    if error.validator == "type":
+        expected = error.validator_value
+        wanted = [expected] if isinstance(expected, str) else [t for t in expected if t != "null"]
+        raise ConfigError(f"setting {name} must be of type {' or '.join(wanted)}")
+    raise ConfigError(f"setting {name} is invalid (rule {error.validator})")
