@@ -44,12 +44,6 @@ FAILED_STATUSES = frozenset({"fail", "failed", "error", "canceled", "cancelled",
 ACTIVE_STATUSES = frozenset(
     {"running", "pending", "started", "queued", "in_progress", "processing", "collecting"}
 )
-#: Statuses of a task that is started and collecting (upstream Data365 calls collecting
-#: "pending"); such a task needs no start. Anything neither active, done nor failed
-#: ("created", "new", "", ...) is a task that was never started.
-ACTIVE_STATUSES = frozenset(
-    {"running", "pending", "started", "queued", "in_progress", "processing", "collecting"}
-)
 
 _SOURCE_LIST_KEYS = ("data_sources", "sources", "data", "items", "results")
 _TASK_LIST_KEYS = ("tasks", "data", "items", "results")
@@ -268,16 +262,6 @@ def is_done(status: str) -> bool:
 def is_failed(status: str) -> bool:
     """True for a status that ends a task without (further) data."""
     return status.lower() in FAILED_STATUSES
-
-
-def is_active(status: str) -> bool:
-    """True for a status of a started task that is still collecting."""
-    return status.lower() in ACTIVE_STATUSES
-
-
-def needs_start(status: str) -> bool:
-    """True when a task is neither collecting nor done: new, stopped, failed or canceled."""
-    return not (is_active(status) or is_done(status))
 
 
 def is_active(status: str) -> bool:
