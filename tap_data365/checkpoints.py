@@ -92,7 +92,9 @@ class SourceCheckpoint:
 
     def window_done(self, window: Window, newest: str | None) -> None:
         """Record a window read to its end; ``newest`` is its newest ``doc_date``."""
-        if window.end is not None and any(w.start <= window.start < w.end for w in self.catchup):
+        if window.end is not None and any(
+            w.end is not None and w.start <= window.start < w.end for w in self.catchup
+        ):
             self._set_catchup(_subtract(self.catchup, window))
             return
         current = self._state.get("replication_key_value")
@@ -123,7 +125,8 @@ def _task_range(task: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime] | No
 def _subtract(windows: list[Window], done: Window) -> list[Window]:
     remaining: list[Window] = []
     for window in windows:
-        assert window.end is not None and done.end is not None
+        if window.end is None or done.end is None:
+            continue  # catch-up ranges are always closed
         if done.end <= window.start or done.start >= window.end:
             remaining.append(window)
             continue

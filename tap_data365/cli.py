@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import sys
 
+import click
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
 from tap_data365.errors import ConfigError, Data365Error
 
 EXIT_RUNTIME_ERROR = 1
@@ -22,16 +26,27 @@ def main(argv: list[str] | None = None) -> None:
         from tap_data365.setup_cli import run  # noqa: PLC0415
 
         sys.exit(run(args[1:]))
-    from tap_data365.tap import TapData365  # noqa: PLC0415  (keeps --help of setup light)
+    from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
 
     try:
         TapData365.cli.main(args=args, prog_name="tap-data365", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        _fail("aborted", EXIT_RUNTIME_ERROR)
     except ConfigError as exc:
         _fail(str(exc), EXIT_BAD_SETTINGS)
     except Data365Error as exc:
         _fail(str(exc), EXIT_RUNTIME_ERROR)
+    except (FatalAPIError, RetriableAPIError) as exc:
+        _fail(f"the Datastreamer API failed: {exc}", EXIT_RUNTIME_ERROR)
+    except requests.RequestException as exc:
+        _fail(f"could not reach the Datastreamer API: {type(exc).__name__}", EXIT_RUNTIME_ERROR)
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"tap-data365: error: {message}", file=sys.stderr)  # noqa: T201
+    print(f"tap-data365: error: {message}", file=sys.stderr)
     sys.exit(code)

@@ -11,12 +11,13 @@ import functools
 import threading
 from collections.abc import Generator
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
@@ -79,7 +80,9 @@ class Data365Stream(RESTStream[Any]):
         exception = yield 0.0
         while True:
             response = getattr(exception, "response", None)
-            server_wait = retry_after_seconds(response if isinstance(response, requests.Response) else None)
+            server_wait = retry_after_seconds(
+                response if isinstance(response, requests.Response) else None
+            )
             exception = yield server_wait if server_wait is not None else next(waits)
 
     @override
@@ -150,7 +153,9 @@ class Data365Stream(RESTStream[Any]):
             response = self._send_with_retries(request)
         except RetriableAPIError as exc:
             if exc.response is None:
-                raise ApiResponseError(f"no usable answer from the Datastreamer API while {what}") from None
+                raise ApiResponseError(
+                    f"no usable answer from the Datastreamer API while {what}"
+                ) from None
             raise self.final_error(exc.response, what) from None
         except requests.RequestException as exc:
             msg = f"could not reach the Datastreamer API while {what}: {type(exc).__name__}"
@@ -161,7 +166,9 @@ class Data365Stream(RESTStream[Any]):
     def _send_with_retries(self) -> Any:
         return self.request_decorator(self._send_once)
 
-    def _send_once(self, request: requests.PreparedRequest) -> requests.Response:
+    def _send_once(
+        self, request: requests.PreparedRequest, context: Context | None = None
+    ) -> requests.Response:
         response = self.requests_session.send(
             self.authenticator(request), timeout=self.timeout, allow_redirects=False
         )
@@ -179,4 +186,4 @@ class Data365Stream(RESTStream[Any]):
 
 
 def _path_of(response: requests.Response) -> str:
-    return requests.utils.urlparse(response.url).path
+    return urlsplit(response.url).path

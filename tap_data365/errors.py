@@ -80,7 +80,11 @@ def short_body(response: requests.Response) -> str:
     except ValueError:
         text = response.text
     else:
-        text = str(body.get("message") or body.get("error") or body) if isinstance(body, dict) else str(body)
+        text = (
+            str(body.get("message") or body.get("error") or body)
+            if isinstance(body, dict)
+            else str(body)
+        )
     text = " ".join(text.split())
     return text[:200] + ("…" if len(text) > 200 else "")
 
@@ -96,4 +100,6 @@ def error_for_response(response: requests.Response, what: str) -> Data365Error:
             f"the Datastreamer API rejected the api_key (HTTP {status}) while {what}; "
             "check the api_key setting"
         )
-    return ApiResponseError(f"HTTP {status} from the Datastreamer API while {what}: {short_body(response)}")
+    return ApiResponseError(
+        f"HTTP {status} from the Datastreamer API while {what}: {short_body(response)}"
+    )

@@ -92,18 +92,15 @@ def parse_timestamp(value: object) -> dt.datetime | None:
         parsed = dt.datetime(value.year, value.month, value.day)
     elif isinstance(value, bool):
         msg = f"not a timestamp: {value!r}"
-        raise ValueError(msg)
+        raise ValueError(msg)  # noqa: TRY004  (callers handle one error type for bad input)
     elif isinstance(value, int | float):
         parsed = _from_epoch(float(value))
     elif isinstance(value, str):
         text = value.strip()
-        if _EPOCH_DIGITS.match(text):
-            parsed = _from_epoch(float(text))
-        else:
-            parsed = _parse_iso(text)
+        parsed = _from_epoch(float(text)) if _EPOCH_DIGITS.match(text) else _parse_iso(text)
     else:
         msg = f"not a timestamp: {value!r}"
-        raise ValueError(msg)
+        raise ValueError(msg)  # noqa: TRY004
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=dt.UTC)
     return parsed.astimezone(dt.UTC)
@@ -285,7 +282,16 @@ def _date_only(value: object) -> str | None:
 
 
 _CONSUMED_TASK_KEYS = frozenset(
-    {*_TASK_ID_KEYS, *_STATUS_KEYS, *_CREATED_KEYS, *_UPDATED_KEYS, "from", "to", "fromDate", "toDate"}
+    {
+        *_TASK_ID_KEYS,
+        *_STATUS_KEYS,
+        *_CREATED_KEYS,
+        *_UPDATED_KEYS,
+        "from",
+        "to",
+        "fromDate",
+        "toDate",
+    }
 )
 
 
@@ -336,7 +342,9 @@ def search_hits(payload: object) -> list[dict[str, Any]]:
             msg = "search results hold entries that are not objects"
             raise ShapeError(msg)
         source = hit.get("_source")
-        documents.append(dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit))
+        documents.append(
+            dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit)
+        )
     return documents
 
 

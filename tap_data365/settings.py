@@ -26,7 +26,9 @@ TASK_SCHEMA = th.ObjectType(
     th.Property("value", th.StringType, required=True, description="Keyword, profile, hashtag…"),
     th.Property("from_date", th.DateType, required=True, description="First day (yyyy-mm-dd)"),
     th.Property("to_date", th.DateType, required=True, description="Last day (yyyy-mm-dd)"),
-    th.Property("update_interval", th.IntegerType, description="Repeat interval; omit for one-shot"),
+    th.Property(
+        "update_interval", th.IntegerType, description="Repeat interval; omit for one-shot"
+    ),
     th.Property("parameters", th.ObjectType(), description="Extra upstream Data365 parameters"),
     additional_properties=False,
 )
@@ -158,7 +160,9 @@ def check_settings(config: Mapping[str, Any]) -> None:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(f"setting {name} must be an integer from {low} to {high}, got {value!r}")
+            raise ConfigError(
+                f"setting {name} must be an integer from {low} to {high}, got {value!r}"
+            )
     timeout = config.get("request_timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise ConfigError(f"setting request_timeout must be a positive number, got {timeout!r}")

@@ -9,9 +9,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-from singer_sdk import Tap
+from singer_sdk import SchemaDirectory, StreamSchema, Tap
 from singer_sdk.helpers.types import Context
-from singer_sdk import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_data365 import normalize
@@ -151,11 +150,13 @@ class SearchResultsStream(_PerSourceStream):
         return {self.context_key: normalize.SEARCH_INDEX_PREFIX + source}
 
     @override
-    def get_replication_key_signpost(self, context: Context | None) -> None:
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
         return None  # bookmarks are exact (per completed window); nothing to clamp
 
     @override
-    def _increment_stream_state(self, latest_record: Record, *, context: Context | None = None) -> None:
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
         # Posts come in no promised order, so the bookmark moves only when a whole window
         # has been delivered (SourceCheckpoint.window_done), never per record.
         return
@@ -177,7 +178,9 @@ class SearchResultsStream(_PerSourceStream):
         self._write_state_message()  # the plan is durable before anything is read
 
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
-            body = {"query": {"from": offset, "size": size, "query": query, "data_sources": [index]}}
+            body = {
+                "query": {"from": offset, "size": size, "query": query, "data_sources": [index]}
+            }
             payload = self.request_json(
                 "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
             )

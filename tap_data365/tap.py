@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+
 from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from typing_extensions import override
 
 from tap_data365 import streams
+from tap_data365.client import Data365Stream
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
@@ -28,7 +30,7 @@ class TapData365(Tap):
         return super()._validate_config(raise_errors=raise_errors)
 
     @override
-    def discover_streams(self) -> list[streams.Data365Stream]:
+    def discover_streams(self) -> list[Data365Stream]:
         return [
             streams.SourcesStream(self),
             streams.TasksStream(self),

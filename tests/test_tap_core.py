@@ -1,0 +1,32 @@
+"""The Singer SDK's standard tap tests, run for real against the emulator."""
+
+from __future__ import annotations
+
+import atexit
+
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from support import API_KEY
+
+from tap_data365.emulator import Emulator, EmulatorConfig
+from tap_data365.tap import TapData365
+
+# The SDK builds the test class (and syncs) at collection time, so the emulator must be up
+# before pytest collects this module.
+_EMULATOR = Emulator(
+    EmulatorConfig(
+        api_key=API_KEY,
+        seed_posts={"tiktok_hashtag": 400, "instagram_profile": 150},
+        connected_sources=["tiktok_hashtag", "instagram_profile"],
+    )
+)
+_EMULATOR.__enter__()
+atexit.register(_EMULATOR.stop)
+_EMULATOR.add_task("tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete")
+_EMULATOR.add_task("instagram_profile", "spacex", "2024-02-01", "2024-02-03", status="created")
+
+TestTapData365 = get_tap_test_class(
+    TapData365,
+    config={"api_key": API_KEY, "api_url": _EMULATOR.url, "start_date": "2024-01-01T00:00:00Z"},
+    parse_env_config=False,
+    suite_config=SuiteConfig(max_records_limit=150),
+)

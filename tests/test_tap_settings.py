@@ -1,0 +1,117 @@
+"""Bad settings fail in one clear line naming the setting, before any request; secrets stay in."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import API_KEY, run_tap, tap_env
+
+from tap_data365.emulator import Emulator, EmulatorConfig
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig(api_key=API_KEY, seed_posts={"tiktok_hashtag": 250})
+    with Emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def _clean_log(emulator: Emulator) -> None:
+    emulator.clear_requests()
+
+
+BAD_SETTINGS = [
+    pytest.param({"api_key": ""}, "api_key", id="missing-key"),
+    pytest.param({"api_url": "http://api.example.com"}, "api_url", id="plain-http-remote"),
+    pytest.param({"api_url": "not a url"}, "api_url", id="not-a-url"),
+    pytest.param({"start_date": "last tuesday"}, "start_date", id="start-date-not-a-date"),
+    pytest.param({"sources": ["twitter_keywords", "myspace_wall"]}, "sources", id="unknown-source"),
+    pytest.param({"page_size": 101}, "page_size", id="page-size-too-big"),
+    pytest.param({"page_size": 0}, "page_size", id="page-size-zero"),
+    pytest.param({"max_concurrency": 0}, "max_concurrency", id="concurrency-zero"),
+    pytest.param({"search_query": "  "}, "search_query", id="empty-query"),
+]
+
+
+@pytest.mark.parametrize(("change", "setting"), BAD_SETTINGS)
+def test_bad_setting_is_one_clear_line_and_no_request(
+    emulator: Emulator, tmp_path: Path, change: dict[str, Any], setting: str
+) -> None:
+    config = {"api_key": API_KEY, "api_url": emulator.url, **change}
+    result = run_tap(tmp_path, config)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, result.stderr
+    assert f"setting {setting}" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert emulator.requests == []
+
+
+def test_missing_api_key_entirely(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_tap(tmp_path, {"api_url": emulator.url})
+    assert result.returncode != 0
+    assert "setting api_key is required" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.requests == []
+
+
+def test_rejected_key_says_so_without_the_key(emulator: Emulator, tmp_path: Path) -> None:
+    result = run_tap(tmp_path, {"api_key": "wrong-key-93jd", "api_url": emulator.url})
+    assert result.returncode != 0
+    assert "rejected the api_key" in result.stderr
+    assert "wrong-key-93jd" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert len(emulator.requests) == 1  # 401 is not retried
+
+
+def test_unconnected_source_is_named(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.configure(connected_sources=["tiktok_hashtag"])
+    try:
+        result = run_tap(
+            tmp_path,
+            {"api_key": API_KEY, "api_url": emulator.url, "sources": ["instagram_location"]},
+        )
+    finally:
+        emulator.configure(connected_sources=None)
+    assert result.returncode != 0
+    assert "'instagram_location' is not connected" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_secrets_never_leave_the_process_even_at_debug_level(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    token = "d365-secret-token-0xq"
+    config = {
+        "api_key": API_KEY,
+        "api_url": emulator.url,
+        "sources": ["tiktok_hashtag"],
+        "data365_token": token,
+    }
+    env = tap_env(TAP_DATA365_LOGLEVEL="DEBUG", LOGLEVEL="DEBUG")
+    result = run_tap(tmp_path, config, env=env)
+    assert result.returncode == 0, result.stderr
+    assert logging.getLevelName("DEBUG") in result.stderr  # debug logging really was on
+    assert result.records["search_results"]
+    for text in (result.stdout, result.stderr):
+        assert API_KEY not in text
+        assert token not in text
+
+
+def test_retries_exhausted_is_one_line(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.configure(fail_next=["503"] * 3)
+    result = run_tap(
+        tmp_path,
+        {"api_key": API_KEY, "api_url": emulator.url, "sources": ["tiktok_hashtag"], "max_retries": 2},
+    )
+    emulator.configure(fail_next=[])
+    assert result.returncode != 0
+    assert "HTTP 503" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert [r.status for r in emulator.requests] == [503, 503, 503]
