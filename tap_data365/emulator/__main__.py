@@ -1,0 +1,74 @@
+"""``python -m tap_data365.emulator`` / ``data365-emulator``: serve until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from tap_data365.emulator.app import Emulator, check_loopback
+from tap_data365.emulator.config import EmulatorConfig
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="data365-emulator", description=__doc__)
+    p.add_argument("--host", default="127.0.0.1", help="loopback address only")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    p.add_argument("--api-key", default="test-key")
+    p.add_argument("--seed", type=int, default=365)
+    p.add_argument("--scale", type=float, default=1.0, help="multiply seeded post counts")
+    p.add_argument("--empty", action="store_true", help="no seeded posts")
+    p.add_argument("--seed-tasks", action="store_true", help="complete tasks for seeded posts")
+    p.add_argument("--latency-ms", type=float, default=0.0)
+    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument("--fault-kinds", default="429,503,drop", help="comma list: 429,503,500,drop")
+    p.add_argument("--retry-after", type=float, default=1.0)
+    p.add_argument("--finish-status", default="complete",
+                   choices=("complete", "finished", "alternate"))  # fmt: skip
+    p.add_argument("--polls-to-finish", type=int, default=2)
+    p.add_argument("--posts-per-task", type=int, default=300)
+    p.add_argument("--search-order", default="relevance",
+                   choices=("relevance", "doc_date_desc", "doc_date_asc"))  # fmt: skip
+    p.add_argument("--include-total", action="store_true")
+    p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"))
+    p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        check_loopback(args.host)
+        cfg = EmulatorConfig(
+            api_key=args.api_key, seed=args.seed, scale=args.scale, empty=args.empty,
+            seed_tasks=args.seed_tasks, latency_ms=args.latency_ms, fault_rate=args.fault_rate,
+            fault_kinds=tuple(k for k in args.fault_kinds.split(",") if k),
+            retry_after=args.retry_after, finish_status=args.finish_status,
+            polls_to_finish=args.polls_to_finish, posts_per_task=args.posts_per_task,
+            search_order=args.search_order, include_total=args.include_total,
+            task_id_key=args.task_id_key, verbose=args.verbose,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"data365-emulator: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    emulator = Emulator(cfg, host=args.host, port=args.port)
+    emulator.indexes.warm()  # build seeded data before announcing readiness
+    with emulator:
+        print(f"emulator listening on {emulator.url}", flush=True)
+        while not stop.wait(1.0):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""``Emulator``: owns the data, the tasks and the HTTP server thread; the Python control API."""
+
+from __future__ import annotations
+
+import calendar
+import ipaddress
+import threading
+from types import TracebackType
+from typing import Any
+
+from tap_data365.emulator.config import EmulatorConfig
+from tap_data365.emulator.faults import FaultInjector
+from tap_data365.emulator.requestlog import LoggedRequest, RequestLog
+from tap_data365.emulator.search import SearchEngine
+from tap_data365.emulator.seed import seed_task_id
+from tap_data365.emulator.server import EmulatorServer
+from tap_data365.emulator.store import Indexes
+from tap_data365.emulator.tasks import Task, TaskBook
+from tap_data365.normalize import KNOWN_SOURCES
+
+#: Sample task values per source, from the seed page's table.
+SAMPLE_VALUES = {
+    "facebook_hashtag": "tesla", "facebook_keywords_latest": "toyota",
+    "facebook_keywords_top": "samsung", "facebook_profile": "cristiano",
+    "instagram_hashtag": "bitcoins", "instagram_location": "212988663",
+    "instagram_profile": "spacex", "linkedin_company": "microsoft", "linkedin_keywords": "italy",
+    "linkedin_member": "satyanadella", "tiktok_hashtag": "hellokitty",
+    "tiktok_keywords": "world cup",
+    "tiktok_music": "Breakfast-Challenge-Song-Slowly/6669854674113317638",
+    "tiktok_profile": "sssorn_chonnasorn", "twitter_keywords": "covid-19",
+    "twitter_profile": "cp24",
+}  # fmt: skip
+
+
+def check_loopback(host: str) -> None:
+    """The emulator has no real auth: refuse to listen anywhere but this machine."""
+    if host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        msg = f"refusing to listen on non-loopback host {host!r}"
+        raise ValueError(msg)
+
+
+class Emulator:
+    """A local Datastreamer API on 127.0.0.1; use as a context manager."""
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        check_loopback(host)
+        cfg = config or EmulatorConfig()
+        self._config = cfg
+        self._address = (host, port)
+        self._config_lock = threading.Lock()
+        self.token: str | None = None
+        self.indexes = Indexes(cfg.seed, cfg.seed_counts())
+        self.tasks = TaskBook(cfg.seed, self._on_finish)
+        self.engine = SearchEngine(self.indexes)
+        self.faults = FaultInjector(cfg.seed, cfg.fail_next)
+        self.log = RequestLog()
+        self._server: EmulatorServer | None = None
+        self._thread: threading.Thread | None = None
+        if cfg.seed_tasks:
+            self._seed_tasks()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> Emulator:
+        if self._server is None:
+            self._server = EmulatorServer(self._address, self)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="data365-emulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            msg = "emulator is not running"
+            raise RuntimeError(msg)
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # ---------------------------------------------------------------- configuration
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self._config
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change settings at runtime; seeded data is fixed at start and not rebuilt."""
+        with self._config_lock:
+            new = self._config.replace(changes)
+            if "fail_next" in changes:
+                self.faults.set_next(new.fail_next)
+            self._config = new  # one attribute swap: requests see old or new, never a mix
+        return new
+
+    # ---------------------------------------------------------------- inspection and seeding
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return self.log.snapshot()
+
+    def clear_requests(self) -> None:
+        self.log.clear()
+
+    def finish_running_tasks(self) -> list[str]:
+        return self.tasks.finish_running(self._config)
+
+    def add_task(
+        self,
+        source: str,
+        value: str,
+        from_date: str,
+        to_date: str,
+        *,
+        status: str = "created",
+        update_interval: int | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> str:
+        if source not in KNOWN_SOURCES:
+            msg = f"unknown source: {source}"
+            raise ValueError(msg)
+        task = self.tasks.add(
+            source,
+            value,
+            from_date,
+            to_date,
+            status=status,
+            update_interval=update_interval,
+            parameters=parameters,
+        )
+        return task.id
+
+    def post_count(self, source: str) -> int:
+        return self.indexes.count(source)
+
+    def _on_finish(self, task: Task, run: int, found: str) -> None:
+        count = self._config.posts_per_task
+        self.indexes.add_task_posts(task.source, task.as_seed(), run, count, found)
+
+    def _seed_tasks(self) -> None:
+        """One complete task per seeded source and month, whose ids the seeded posts cite."""
+        for source in self._config.seed_counts():
+            for month in range(1, 13):
+                last = calendar.monthrange(2024, month)[1]
+                self.tasks.add(
+                    source,
+                    SAMPLE_VALUES[source],
+                    f"2024-{month:02d}-01",
+                    f"2024-{month:02d}-{last:02d}",
+                    status="complete",
+                    task_id=seed_task_id(self._config.seed, source, month),
+                    with_posts=False,
+                )

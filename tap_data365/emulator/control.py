@@ -1,0 +1,61 @@
+"""``/_emulator/*``: the test-only control plane for scripts in other processes.
+
+No apikey, never faulted, never logged: these requests are the test's, not the tap's.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from tap_data365.emulator.api import Reply, reply
+
+if TYPE_CHECKING:
+    from tap_data365.emulator.app import Emulator
+
+
+def handle(emu: Emulator, method: str, path: str, raw: bytes) -> Reply:
+    route = path.removeprefix("/_emulator").strip("/")
+    try:
+        body: Any = json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return reply(400, {"message": "request body is not valid JSON"})
+    try:
+        return _route(emu, method, route, body)
+    except (ValueError, TypeError, KeyError) as exc:
+        return reply(400, {"message": str(exc)})
+
+
+def _route(emu: Emulator, method: str, route: str, body: Any) -> Reply:
+    if (method, route) == ("GET", "health"):
+        return reply(200, {"status": "ok", "url": emu.url})
+    if route == "requests":
+        if method == "GET":
+            return reply(200, [r.as_json() for r in emu.requests])
+        if method == "DELETE":
+            emu.clear_requests()
+            return reply(200, {"status": "ok"})
+    if route == "config":
+        if method == "POST":
+            if not isinstance(body, dict):
+                return reply(400, {"message": "config changes must be a JSON object"})
+            emu.configure(**body)
+        if method in ("GET", "POST"):
+            return reply(200, emu.config.as_json())
+    if (method, route) == ("POST", "finish-running-tasks"):
+        return reply(200, {"finished": emu.finish_running_tasks()})
+    if (method, route) == ("POST", "tasks"):
+        task_id = emu.add_task(
+            body["source"],
+            body["value"],
+            body["from_date"],
+            body["to_date"],
+            status=body.get("status", "created"),
+            update_interval=body.get("update_interval"),
+            parameters=body.get("parameters"),
+        )
+        return reply(200, {"id": task_id})
+    if method == "GET" and route.startswith("post-count/"):
+        source = route.removeprefix("post-count/")
+        return reply(200, {"source": source, "count": emu.post_count(source)})
+    return reply(404, {"message": f"no control endpoint {method} /_emulator/{route}"})

@@ -1,0 +1,75 @@
+"""The search indexes: one per known source, seeded lazily, grown by finished tasks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from tap_data365.emulator.posts import Index
+from tap_data365.emulator.seed import seeded_posts, task_posts
+from tap_data365.normalize import KNOWN_SOURCES, SEARCH_INDEX_PREFIX
+
+
+class Indexes:
+    """``data365_<source>`` → Index. Seeded ones are built on first use (25k posts ~1 s)."""
+
+    def __init__(self, seed: int, seed_counts: Mapping[str, int]) -> None:
+        self.seed = seed
+        self._seed_counts = dict(seed_counts)
+        self._indexes: dict[str, Index] = {}
+        self._lock = threading.Lock()
+        #: Bumped whenever posts are added: cached search results keyed on it go stale.
+        self.version = 0
+
+    @staticmethod
+    def index_name(source: str) -> str:
+        return SEARCH_INDEX_PREFIX + source
+
+    @staticmethod
+    def source_of(index_name: str) -> str | None:
+        """The short source of a ``data365_<source>`` name, None when not a known index."""
+        source = index_name.removeprefix(SEARCH_INDEX_PREFIX)
+        if index_name.startswith(SEARCH_INDEX_PREFIX) and source in KNOWN_SOURCES:
+            return source
+        return None
+
+    def get(self, source: str) -> Index:
+        index = self._indexes.get(source)
+        if index is not None:
+            return index
+        with self._lock:  # one builder per index even when several requests race
+            index = self._indexes.get(source)
+            if index is None:
+                count = self._seed_counts.get(source, 0)
+                posts = seeded_posts(self.seed, source, count) if count else ()
+                index = Index(self.index_name(source), posts)
+                self._indexes[source] = index
+        return index
+
+    def warm(self) -> None:
+        """Build every seeded index now (the CLI does this before announcing readiness)."""
+        for source in self._seed_counts:
+            self.get(source)
+
+    def count(self, source: str) -> int:
+        return len(self.get(source))
+
+    def add_task_posts(
+        self, source: str, task: dict[str, Any], run: int, count: int, found: str
+    ) -> int:
+        """Make a finished task's posts searchable; returns how many were added."""
+        if count <= 0:
+            return 0
+        index = self.get(source)
+        with index.lock:
+            first_seq = index.next_seq
+            index.next_seq += count
+        index.add(
+            task_posts(
+                self.seed, source, task, run=run, first_seq=first_seq, count=count, found=found
+            )
+        )
+        with self._lock:
+            self.version += 1
+        return count
