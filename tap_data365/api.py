@@ -39,6 +39,11 @@ _NOT_PROCESSED_STATUSES = frozenset({408, 425, 429, 503})
 _T = TypeVar("_T")
 
 
+class RetryUnsafeError(ApiResponseError):
+    """A request that must not be repeated blindly failed in a way the server may have
+    acted on (a 5xx, a dropped connection): the caller must look before retrying."""
+
+
 @dataclass
 class RequestStats:
     """What this client sent: the setup command reports it, tests compare it."""
@@ -75,6 +80,14 @@ class Data365Api:
         self._session.headers.update({"apikey": api_key, "Accept": "application/json"})
         self.stats = RequestStats()
 
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    def pause(self, seconds: float) -> None:
+        """Sleep between attempts (the injectable sleep, so callers share its policy)."""
+        self._sleep(seconds)
+
     def close(self) -> None:
         self._session.close()
 
@@ -105,8 +118,9 @@ class Data365Api:
     def create_tasks(self, source: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """POST one batch; returns the task objects the response echoes (maybe none).
 
-        The API appends, so this is the one request that must not be repeated after the
-        server may have acted on it (see ``_NOT_PROCESSED_STATUSES``).
+        The API appends, so this is the one request that is not repeated after the server
+        may have acted on it (see ``_NOT_PROCESSED_STATUSES``): it raises RetryUnsafeError
+        and the caller re-lists the source before sending what is still missing.
         """
         payload = self._send(
             "POST",
@@ -192,11 +206,14 @@ class Data365Api:
             try:
                 response = self._session.request(method, url, json=body, timeout=self._timeout)
             except RETRIABLE_EXCEPTIONS as exc:
-                if not idempotent or attempt > self._max_retries:
-                    raise ApiResponseError(
-                        f"no answer from the Datastreamer API while {what} "
-                        f"({type(exc).__name__}, after {attempt} attempt(s))"
-                    ) from None
+                message = (
+                    f"no answer from the Datastreamer API while {what} "
+                    f"({type(exc).__name__}, after {attempt} attempt(s))"
+                )
+                if not idempotent:
+                    raise RetryUnsafeError(message) from None
+                if attempt > self._max_retries:
+                    raise ApiResponseError(message) from None
                 self._sleep(next(waits))
                 continue
             except requests.RequestException as exc:
@@ -210,7 +227,10 @@ class Data365Api:
                 self._sleep(next(waits) if wait is None else wait)
                 continue
             if status >= 400:
-                raise self._error(response, what, source, task_id)
+                error = self._error(response, what, source, task_id)
+                if not idempotent and status in RETRIABLE_STATUSES:
+                    raise RetryUnsafeError(str(error))
+                raise error
             return _decode(response, what)
 
     def _error(

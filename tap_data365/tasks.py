@@ -1,225 +1,22 @@
-"""Declared collection tasks vs the tasks on the server: validation, plan, apply, wait.
+"""Declared tasks vs the tasks on the server: a plan, applying it, waiting for it.
 
-A declared task and a server task are *the same task* when source, value, dates, interval
-and parameters match (``TaskSpec.key``). The plan creates only what has no match, starts
-only what is not collecting or done, and reports extra server copies as duplicates (it
-never removes or multiplies them). Every API call goes through ``api.Data365Api``.
+The plan creates only what has no match on the server (``task_specs.TaskSpec.key``),
+starts only what is neither collecting nor done, and reports extra server copies as
+duplicates (it never removes or multiplies them). Every API call goes through
+``api.Data365Api``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from tap_data365 import normalize
-from tap_data365.api import Data365Api
-from tap_data365.errors import ConfigError, Data365Error
-from tap_data365.settings import TASK_SCHEMA
-
-#: Documented limit for a twitter_keywords search query (seed page, "Task Restrictions").
-TWITTER_QUERY_MAX_CHARS = 498
-_OPERATORS = re.compile(r"\b(?:AND|OR)\b|&&|\|\|")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-Key = tuple[str, str, str, str, int | None, str]
-
-
-class TaskValidationError(ConfigError):
-    """Declared tasks break one or more rules; ``problems`` lists every one of them."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s) in setting tasks")
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """One validated task declaration."""
-
-    index: int
-    source: str
-    value: str
-    from_date: str
-    to_date: str
-    update_interval: int | None = None
-    parameters: str = "{}"  # canonical JSON, so the spec stays hashable and comparable
-
-    @property
-    def label(self) -> str:
-        return f"tasks[{self.index}] ({self.source} {json.dumps(self.value)})"
-
-    def key(self) -> Key:
-        return _key(
-            self.source,
-            self.value,
-            self.from_date,
-            self.to_date,
-            self.update_interval,
-            json.loads(self.parameters),
-        )
-
-    def body(self) -> dict[str, Any]:
-        """The task as the create request carries it (optional fields only when set)."""
-        body: dict[str, Any] = {
-            "value": self.value,
-            "from_date": self.from_date,
-            "to_date": self.to_date,
-        }
-        if self.update_interval is not None:
-            body["update_interval"] = self.update_interval
-        parameters = json.loads(self.parameters)
-        if parameters:
-            body["parameters"] = parameters
-        return body
-
-
-def _key(*fields: object) -> Key:
-    source, value, from_date, to_date, interval, params = fields
-    canonical = json.dumps(params or {}, sort_keys=True, separators=(",", ":"))
-    return (
-        str(source),
-        str(value),
-        str(from_date),
-        str(to_date),
-        interval if isinstance(interval, int) else None,
-        canonical,
-    )
-
-
-def server_key(record: Mapping[str, Any]) -> Key:
-    """The identity of a server task (a ``normalize.task_record``)."""
-    return _key(
-        record["source"],
-        record.get("value"),
-        record.get("from_date"),
-        record.get("to_date"),
-        record.get("update_interval"),
-        record.get("parameters"),
-    )
-
-
-# ---------------------------------------------------------------------------- validation
-
-
-def validate_tasks(raw: object) -> list[TaskSpec]:
-    """Check every declaration; raise TaskValidationError listing every problem found."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise TaskValidationError(["setting tasks must be a list of task objects"])
-    validator = jsonschema.Draft7Validator(TASK_SCHEMA.to_dict())
-    problems: list[str] = []
-    specs: list[TaskSpec] = []
-    seen: dict[Key, int] = {}
-    for index, item in enumerate(raw):
-        if not isinstance(item, Mapping):
-            problems.append(f"tasks[{index}]: must be an object, got {type(item).__name__}")
-            continue
-        found = _schema_problems(validator, item) + _rule_problems(item)
-        source = str(item.get("source", "?")).removeprefix(normalize.SEARCH_INDEX_PREFIX)
-        label = f"tasks[{index}] ({source} {json.dumps(item.get('value', '?'))})"
-        if found:
-            problems.extend(f"{label}: {p}" for p in found)
-            continue
-        spec = TaskSpec(
-            index=index,
-            source=source,
-            value=item["value"],
-            from_date=item["from_date"],
-            to_date=item["to_date"],
-            update_interval=item.get("update_interval"),
-            parameters=json.dumps(item.get("parameters") or {}, sort_keys=True),
-        )
-        if spec.key() in seen:
-            problems.append(f"{label}: declared twice (same task as tasks[{seen[spec.key()]}])")
-            continue
-        seen[spec.key()] = index
-        specs.append(spec)
-    if problems:
-        raise TaskValidationError(problems)
-    return specs
-
-
-def _schema_problems(validator: jsonschema.Draft7Validator, item: Mapping[str, Any]) -> list[str]:
-    problems = []
-    for error in sorted(validator.iter_errors(dict(item)), key=lambda e: list(e.path)):
-        where = ".".join(str(p) for p in error.path)
-        if error.validator == "required":
-            name = error.message.split("'")[1] if "'" in error.message else error.message
-            problems.append(f"missing required field {name}")
-        elif error.validator == "additionalProperties":
-            extra = sorted(set(item) - set(TASK_SCHEMA.to_dict()["properties"]))
-            problems.append(f"unknown field(s) {', '.join(extra)}")
-        elif error.validator == "type":
-            expected = error.validator_value
-            wanted = [expected] if isinstance(expected, str) else list(expected)
-            wanted = [t for t in wanted if t != "null"]
-            problems.append(f"field {where} must be of type {' or '.join(wanted)}")
-        else:
-            problems.append(f"field {where}: {error.message}")
-    return problems
-
-
-def _rule_problems(item: Mapping[str, Any]) -> list[str]:
-    """The documented rules JSON Schema does not express (checked on well-typed fields)."""
-    problems = []
-    source = item.get("source")
-    if isinstance(source, str):
-        short = source.removeprefix(normalize.SEARCH_INDEX_PREFIX)
-        if short not in normalize.KNOWN_SOURCES:
-            problems.append(
-                f"unknown source {source!r} (known: {', '.join(normalize.KNOWN_SOURCES)})"
-            )
-    else:
-        short = None
-    dates: dict[str, dt.date] = {}
-    for name in ("from_date", "to_date"):
-        text = item.get(name)
-        if not isinstance(text, str):
-            continue
-        parsed = _parse_date(text)
-        if parsed is None:
-            problems.append(f"{name} {text!r} is not a date in yyyy-mm-dd format")
-        else:
-            dates[name] = parsed
-    if len(dates) == 2 and dates["from_date"] > dates["to_date"]:
-        problems.append(
-            f"from_date {item['from_date']} is after to_date {item['to_date']} (needs from ≤ to)"
-        )
-    value = item.get("value")
-    if isinstance(value, str):
-        if not value.strip():
-            problems.append("value is empty")
-        elif short == "twitter_keywords" and len(value) > TWITTER_QUERY_MAX_CHARS:
-            problems.append(
-                f"value has {len(value)} characters; twitter_keywords allows at most "
-                f"{TWITTER_QUERY_MAX_CHARS}"
-            )
-        elif short == "twitter_profile" and _OPERATORS.search(value):
-            problems.append(
-                "value uses operators (AND/OR); twitter_profile takes one profile per task"
-            )
-    interval = item.get("update_interval")
-    if isinstance(interval, int) and not isinstance(interval, bool) and interval <= 0:
-        problems.append(f"update_interval must be a positive integer, got {interval}")
-    return problems
-
-
-def _parse_date(text: str) -> dt.date | None:
-    if not _DATE.match(text):
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        return None
-
+from tap_data365.api import Data365Api, RetryUnsafeError
+from tap_data365.errors import Data365Error, backoff_waits
+from tap_data365.task_specs import Key, TaskSpec, server_key
 
 # ---------------------------------------------------------------------------- plan
 
@@ -339,15 +136,7 @@ class ApplyError(Data365Error):
 def apply_plan(api: Data365Api, plan: Plan, *, start: bool) -> None:
     """Create missing tasks (one batch per source), then start the ones that need it."""
     for source, items in _by_source(t for t in plan.tasks if t.create).items():
-        before = plan.known_ids.get(source, set())
-        try:
-            echoed = api.create_tasks(source, [t.spec.body() for t in items])
-        except Data365Error as exc:
-            # The server may have acted before failing (a 500, a dropped connection):
-            # find out, so the report names every task that does exist now.
-            _learn_ids(api, source, items, [], before, quiet=True)
-            raise ApplyError(str(exc)) from None
-        _learn_ids(api, source, items, echoed, before, quiet=False)
+        _create_batch(api, source, items, plan.known_ids.setdefault(source, set()))
     if not start:
         return
     for item in plan.tasks:
@@ -355,6 +144,29 @@ def apply_plan(api: Data365Api, plan: Plan, *, start: bool) -> None:
             api.start_task(item.spec.source, item.task_id)
             item.started = True
             item.status = ""  # unknown until read again: the start only queues it
+
+
+def _create_batch(api: Data365Api, source: str, items: list[PlannedTask], before: set[str]) -> None:
+    """One create request for the source; after an ambiguous failure, look, then resend
+    only what is still missing. A blind retry could append a second copy of a task."""
+    waits = backoff_waits()
+    for attempt in range(api.max_retries + 1):
+        missing = [t for t in items if not t.created]
+        try:
+            echoed = api.create_tasks(source, [t.spec.body() for t in missing])
+        except RetryUnsafeError as exc:
+            looked = _learn_ids(api, source, missing, [], before, quiet=True)
+            if all(t.created for t in items):
+                return
+            if not looked or attempt == api.max_retries:
+                # Without a fresh list a resend could duplicate: stop and say so.
+                raise ApplyError(str(exc)) from None
+            api.pause(next(waits))
+            continue
+        except Data365Error as exc:
+            raise ApplyError(str(exc)) from None
+        _learn_ids(api, source, missing, echoed, before, quiet=False)
+        return
 
 
 def _learn_ids(
@@ -365,15 +177,18 @@ def _learn_ids(
     before: set[str],
     *,
     quiet: bool,
-) -> None:
-    """Give each created item its new id: from the create response, else from a re-list."""
+) -> bool:
+    """Give each created item its new id: from the create response, else from a re-list.
+
+    Returns False when the list could not be read (only with ``quiet``).
+    """
     candidates = echoed
     if len(candidates) < len(items):
         try:
             candidates = api.list_tasks(source)
         except Data365Error:
             if quiet:
-                return
+                return False
             raise
     fresh: dict[Key, list[dict[str, Any]]] = {}
     for raw in candidates:
@@ -391,6 +206,7 @@ def _learn_ids(
         raise ApplyError(
             f"created tasks of {source} but the API did not list: {', '.join(missing)}"
         )
+    return True
 
 
 def _by_source(items: Iterable[PlannedTask]) -> dict[str, list[PlannedTask]]:

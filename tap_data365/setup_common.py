@@ -1,0 +1,86 @@
+"""Pieces shared by the setup command and its maintenance subcommands.
+
+All output goes through ``Output``, which masks the API key and the token: no message
+formats them on purpose, and the mask makes that hold even by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tap_data365.api import Data365Api
+from tap_data365.errors import Data365Error
+from tap_data365.setup_config import SECRET_SETTINGS, load_config
+from tap_data365.task_specs import TaskValidationError
+
+#: Exit codes (also in docs/setup-command.md).
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_TASK_FAILED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
+PROG = "tap-data365 setup"
+
+
+class Output:
+    """stdout for the report, stderr for progress and errors; secrets masked in both."""
+
+    def __init__(self) -> None:
+        self.secrets: list[str] = []
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def out(self, text: str) -> None:
+        click.echo(self.mask(text))
+
+    def err(self, text: str, *, nl: bool = True) -> None:
+        click.echo(self.mask(text), err=True, nl=nl)
+
+    def fail(self, message: str) -> None:
+        self.err(f"{PROG}: error: {message}")
+
+
+def config_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "configs",
+        multiple=True,
+        metavar="FILE|ENV",
+        help="JSON settings file, or ENV for TAP_DATA365_* variables; repeatable, "
+        "merged left to right.",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+
+
+def report_invalid(out: Output, exc: Data365Error) -> int:
+    if isinstance(exc, TaskValidationError):
+        for problem in exc.problems:
+            out.err(f"{PROG}: invalid task: {problem}")
+        out.fail(f"{exc}; nothing was sent")
+    else:
+        out.fail(str(exc))
+    return EXIT_INVALID
+
+
+def secrets_of(config: dict[str, Any]) -> list[str]:
+    return [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
+
+
+def make_api(config: dict[str, Any]) -> Data365Api:
+    return Data365Api(
+        str(config["api_url"]),
+        str(config["api_key"]),
+        timeout=float(config["request_timeout"]),
+        max_retries=int(config["max_retries"]),
+    )
+
+
+def load(ctx: click.Context, configs: tuple[str, ...], out: Output) -> dict[str, Any]:
+    config = load_config(configs or ctx.obj.get("configs", ()))
+    out.secrets = secrets_of(config)
+    return config
