@@ -1,0 +1,123 @@
+"""Shared harness of the setup-command tests (no tests here).
+
+Runs ``tap-data365 setup`` in-process with click's CliRunner against a real emulator over
+HTTP, and checks on every run that neither secret reaches stdout or stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from tap_data365.emulator import Emulator, EmulatorConfig
+from tap_data365.setup_cli import setup
+
+# Distinctive, so a leak anywhere in the output is found by a plain substring test.
+API_KEY = "dsk-SETUP-SECRET-4f9e1a"
+TOKEN = "d365tok-SETUP-SECRET-b82c"
+
+TASKS: list[dict[str, Any]] = [
+    {
+        "source": "twitter_keywords",
+        "value": "covid-19",
+        "from_date": "2023-09-01",
+        "to_date": "2023-09-12",
+        "update_interval": 300,
+    },
+    {
+        "source": "twitter_keywords",
+        "value": "hellokitty",
+        "from_date": "2023-09-01",
+        "to_date": "2023-09-02",
+    },
+    {
+        "source": "tiktok_hashtag",
+        "value": "hellokitty",
+        "from_date": "2023-09-01",
+        "to_date": "2023-09-02",
+        "parameters": {"max_posts": 300},
+    },
+]
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.stdout)
+        return loaded
+
+
+def emulator_fixture(**changes: Any) -> Iterator[Emulator]:
+    config = EmulatorConfig(api_key=API_KEY, empty=True, retry_after=0).replace(changes)
+    with Emulator(config) as emu:
+        yield emu
+
+
+def config_file(tmp_path: Path, emu: Emulator, **overrides: Any) -> str:
+    config: dict[str, Any] = {
+        "api_key": API_KEY,
+        "api_url": emu.url,
+        "data365_token": TOKEN,
+        "tasks": TASKS,
+        "max_retries": 3,
+    }
+    config.update(overrides)
+    path = tmp_path / f"config-{len(list(tmp_path.iterdir()))}.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return str(path)
+
+
+def run_setup(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> Run:
+    result = CliRunner().invoke(setup, list(args), env=env, input=stdin, catch_exceptions=False)
+    run = Run(result.exit_code, result.stdout, result.stderr)
+    for secret in (API_KEY, TOKEN):
+        assert secret not in run.stdout, "secret in stdout"
+        assert secret not in run.stderr, "secret in stderr"
+    return run
+
+
+def writes(emu: Emulator) -> list[tuple[str, str]]:
+    return [(r.method, r.path) for r in emu.requests if r.method != "GET"]
+
+
+def creates(emu: Emulator) -> list[dict[str, Any]]:
+    """Bodies of task-creation requests (POST to a source path, not cancel)."""
+    return [
+        r.body or {}
+        for r in emu.requests
+        if r.method == "POST" and r.path.count("/") == 4 and r.status < 400
+    ]
+
+
+def server_tasks(emu: Emulator, source: str) -> list[dict[str, Any]]:
+    """The source's task list as the API serves it (read with plain requests)."""
+    import requests  # noqa: PLC0415
+
+    response = requests.get(
+        f"{emu.url}/api/data-providers/data365/{source}", headers={"apikey": API_KEY}, timeout=10
+    )
+    response.raise_for_status()
+    from tap_data365.normalize import task_list  # noqa: PLC0415
+
+    return task_list(response.json())
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep TAP_DATA365_* variables of the developer's shell out of every test."""
+    import os  # noqa: PLC0415
+
+    for name in list(os.environ):
+        if name.startswith("TAP_DATA365_"):
+            monkeypatch.delenv(name)
