@@ -223,8 +223,13 @@ class _DocMaker:
             pool, value = divmod(pool, n)
             return value
 
-        native = str(1_740_000_000_000_000_000 + seq * 1000 + take(1000))
-        doc_id = native if self.bare_ids else f"{native[:15]}-{self.index}"
+        # Unique per index: the sequence number is part of every id.
+        if self.bare_ids:
+            native = str(1_740_000_000_000_000_000 + seq * 1000 + take(1000))
+            doc_id = native
+        else:
+            native = str(100_000_000_000_000 + seq * 1000 + take(1000))
+            doc_id = f"{native}-{self.index}"
         handle = self.handles[take(len(self.handles))]
         topics = [_TOPIC_TABLE[take(len(_TOPIC_TABLE))] for _ in range(1 + take(2))]
         body_words = list(_PHRASES[take(len(_PHRASES))])

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from tap_data365.emulator.app import Emulator
 
 CONTROL_PREFIX = "/_emulator"
+#: The latency hook; a module attribute so tests can observe it without timing anything.
+sleep = time.sleep
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -90,7 +92,7 @@ class Handler(BaseHTTPRequestHandler):
         body, body_ok = _decode(raw)
         logged_body = redact(body) if isinstance(body, dict) else None
         if cfg.latency_ms > 0:
-            time.sleep(cfg.latency_ms / 1000)  # simulated network/server delay
+            sleep(cfg.latency_ms / 1000)  # simulated network/server delay
         headers: tuple[str, ...] = ()
         fault = emu.faults.next_fault(cfg)
         if fault == "drop":
