@@ -116,7 +116,10 @@ def setup(  # noqa: PLR0917
         except KeyboardInterrupt:
             report.error, report.exit_code = "interrupted", EXIT_ERROR
         report.requests, report.writes = api.stats.total, api.stats.writes
-    out.out(report.as_json() if as_json else report.as_text())
+    if as_json:
+        out.out(report.as_json())
+    elif report.tasks or not report.error:
+        out.out(report.as_text())  # a failure before the plan existed has nothing to show
     if report.error:
         out.fail(report.error + _created_note(report))
     ctx.exit(report.exit_code)
@@ -187,11 +190,10 @@ def _check_connected(api: Data365Api, declared: list[str], *, dry_run: bool) -> 
 
 
 def _created_note(report: SetupReport) -> str:
-    if report.dry_run or not report.tasks:
+    """Name every task created before a failure (a dry run or a wait creates nothing)."""
+    if report.dry_run or report.exit_code in {EXIT_TASK_FAILED, EXIT_TIMEOUT}:
         return ""
     created = [f"{t.spec.label} id {t.task_id}" for t in report.tasks if t.created]
-    if report.exit_code in {EXIT_TASK_FAILED, EXIT_TIMEOUT}:
-        return ""
     return f"; created before the failure: {', '.join(created) if created else 'none'}"
 
 

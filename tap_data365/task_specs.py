@@ -111,7 +111,7 @@ def validate_tasks(raw: object) -> list[TaskSpec]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise TaskValidationError(["setting tasks must be a list of task objects"])
+        raise ConfigError("setting tasks must be a list of task objects")
     validator = jsonschema.Draft7Validator(TASK_SCHEMA.to_dict())
     problems: list[str] = []
     specs: list[TaskSpec] = []
