@@ -37,25 +37,67 @@ GOOD = {
     "to_date": "2023-09-02",
 }
 
-RULES = [
-    pytest.param({"from_date": "2023/09/01"}, "from_date '2023/09/01' is not a date", id="date-format"),
-    pytest.param({"to_date": "2023-02-30"}, "to_date '2023-02-30' is not a date", id="date-invalid"),
-    pytest.param({"from_date": "2023-09-03"}, "from_date 2023-09-03 is after to_date", id="from-after-to"),
-    pytest.param({"source": "myspace_profile"}, "unknown source 'myspace_profile'", id="unknown-source"),
-    pytest.param({"value": "   "}, "value is empty", id="empty-value"),
-    pytest.param({"value": "k" * 499}, "499 characters; twitter_keywords allows at most 498", id="too-long"),
-    pytest.param({"source": "twitter_profile", "value": "cp24 OR cnn"}, "operators (AND/OR)", id="profile-or"),
-    pytest.param({"source": "twitter_profile", "value": "cp24 AND cnn"}, "operators (AND/OR)", id="profile-and"),
-    pytest.param({"update_interval": 0}, "update_interval must be a positive integer", id="interval-zero"),
-    pytest.param({"update_interval": "300"}, "update_interval must be of type integer", id="interval-str"),
-    pytest.param({"update_interval": 1.5}, "update_interval must be of type integer", id="interval-float"),
-    pytest.param({"parameters": [1]}, "parameters must be of type object", id="parameters-list"),
-    pytest.param({"value": None}, "value must be of type string", id="value-null"),
-    pytest.param({"colour": "red"}, "unknown field(s) colour", id="unknown-field"),
-]  # fmt: skip
+RULES: dict[str, tuple[dict[str, Any], str]] = {
+    "date-format": (
+        {"from_date": "2023/09/01"},
+        "from_date '2023/09/01' is not a date",
+    ),
+    "date-invalid": (
+        {"to_date": "2023-02-30"},
+        "to_date '2023-02-30' is not a date",
+    ),
+    "from-after-to": (
+        {"from_date": "2023-09-03"},
+        "from_date 2023-09-03 is after to_date",
+    ),
+    "unknown-source": (
+        {"source": "myspace_profile"},
+        "unknown source 'myspace_profile'",
+    ),
+    "empty-value": (
+        {"value": "   "},
+        "value is empty",
+    ),
+    "too-long": (
+        {"value": "k" * 499},
+        "499 characters; twitter_keywords allows at most 498",
+    ),
+    "profile-or": (
+        {"source": "twitter_profile", "value": "cp24 OR cnn"},
+        "operators (AND/OR)",
+    ),
+    "profile-and": (
+        {"source": "twitter_profile", "value": "cp24 AND cnn"},
+        "operators (AND/OR)",
+    ),
+    "interval-zero": (
+        {"update_interval": 0},
+        "update_interval must be a positive integer",
+    ),
+    "interval-str": (
+        {"update_interval": "300"},
+        "update_interval must be of type integer",
+    ),
+    "interval-float": (
+        {"update_interval": 1.5},
+        "update_interval must be of type integer",
+    ),
+    "parameters-list": (
+        {"parameters": [1]},
+        "parameters must be of type object",
+    ),
+    "value-null": (
+        {"value": None},
+        "value must be of type string",
+    ),
+    "unknown-field": (
+        {"colour": "red"},
+        "unknown field(s) colour",
+    ),
+}
 
 
-@pytest.mark.parametrize(("change", "message"), RULES)
+@pytest.mark.parametrize(("change", "message"), list(RULES.values()), ids=list(RULES))
 def test_each_rule_exits_2_before_any_request(
     emu: Emulator, tmp_path: Path, change: dict[str, Any], message: str
 ) -> None:
