@@ -626,3 +626,166 @@ def test_search_after_pages_by_doc_date(api):
     second = api.post("/api/search", body).json()["results"]
     assert second
     assert all(parse_timestamp(p["doc_date"]) < parse_timestamp(last["doc_date"]) for p in second)
+
+
+# ---------------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize("kind", ["429", "503", "500"])
+def test_fail_next_status_faults(emu, api, kind):
+    emu.configure(fail_next=[kind])
+    response = api.get(PROVIDER)
+    assert response.status_code == int(kind)
+    assert ("Retry-After" in response.headers) == (kind == "429")
+    assert api.get(PROVIDER).status_code == 200  # only the next request
+    assert [r.status for r in emu.requests] == [int(kind), 200]
+
+
+@pytest.mark.parametrize(("seconds", "header"), [(1, "1"), (0, "0"), (2.5, "2.5")])
+def test_retry_after_header(emu, api, seconds, header):
+    emu.configure(fail_next=["429"], retry_after=seconds)
+    assert api.get(PROVIDER).headers["Retry-After"] == header
+
+
+def test_drop_closes_without_response_and_next_request_works(emu, api):
+    emu.configure(fail_next=["drop", "429"])
+    with pytest.raises(requests.ConnectionError):
+        api.search("*")
+    assert api.search("*").status_code == 429
+    assert api.search("*").status_code == 200
+    assert [r.status for r in emu.requests] == [0, 429, 200]
+
+
+def test_faults_spare_control_endpoints(emu):
+    emu.configure(fault_rate=1.0, fault_kinds=["503"])
+    assert requests.get(emu.url + "/_emulator/health", timeout=10).status_code == 200
+    assert Client(emu.url).get(PROVIDER).status_code == 503
+
+
+def _fault_pattern(seed: int) -> list[int]:
+    cfg = EmulatorConfig(seed=seed, fault_rate=0.5, fault_kinds=("429", "503", "500"), empty=True)
+    with Emulator(cfg) as emu:
+        client = Client(emu.url)
+        return [client.get(PROVIDER).status_code for _ in range(40)]
+
+
+def test_fault_rate_is_deterministic_per_seed():
+    pattern = _fault_pattern(7)
+    assert pattern == _fault_pattern(7)
+    assert {200, 429, 503, 500} <= set(pattern)
+    assert pattern != _fault_pattern(8)
+
+
+def test_latency_sleeps_in_handler(emu, api, monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr(server_mod, "sleep", slept.append)
+    api.get(PROVIDER)
+    emu.configure(latency_ms=250)
+    api.get(PROVIDER)
+    requests.get(emu.url + "/_emulator/health", timeout=10)  # control: never delayed
+    assert slept == [0.25]
+
+
+def test_config_validation(emu):
+    with pytest.raises(ValueError, match="fault"):
+        emu.configure(fault_kinds=["418"])
+    with pytest.raises(ValueError, match="unknown config"):
+        emu.configure(no_such_field=1)
+    with pytest.raises(ValueError, match="task_id_key"):
+        EmulatorConfig(task_id_key="uuid")
+    with pytest.raises(ValueError, match="loopback"):
+        Emulator(host="0.0.0.0")  # noqa: S104 - the point of the test
+
+
+# ---------------------------------------------------------------------------- token
+
+
+def test_token_register_replace_delete_and_redaction(emu, api):
+    secret = "d365-super-secret-token"
+    assert api.get("/api/data-sources/data365").json() == {"registered": False}
+    responses = [api.put("/api/data-sources/data365", {"token": secret + "-old"}),
+                 api.put("/api/data-sources/data365", {"token": secret})]  # fmt: skip
+    assert [r.json() for r in responses] == [{"status": "ok"}] * 2
+    assert emu.token == secret
+    assert api.get("/api/data-sources/data365").json() == {"registered": True}
+    assert api.put("/api/data-sources/data365", {"token": ""}).status_code == 400
+    assert api.delete("/api/data-sources/data365").status_code == 200
+    assert api.get("/api/data-sources/data365").json() == {"registered": False}
+    assert emu.requests[1].body == {"token": "***"}
+    over_http = requests.get(emu.url + "/_emulator/requests", timeout=10).text
+    assert secret not in over_http
+    assert secret not in repr(emu.requests)
+    assert all(secret not in r.text for r in responses)
+
+
+# ---------------------------------------------------------------------------- control plane
+
+
+def test_control_endpoints_over_http(emu, api):
+    control = emu.url + "/_emulator"
+    api.search("covid", size=3)
+    log = requests.get(control + "/requests", timeout=10).json()
+    assert log == [{"method": "POST", "path": "/api/search", "status": 200, "query": None,
+                    "body": {"query": {"from": 0, "size": 3, "query": "covid",
+                                       "data_sources": [TWITTER]}}}]  # fmt: skip
+    assert requests.delete(control + "/requests", timeout=10).status_code == 200
+    assert emu.requests == []
+    changed = requests.post(control + "/config", json={"task_id_key": "TaskId"}, timeout=10)
+    assert changed.json()["task_id_key"] == "TaskId"
+    assert emu.config.task_id_key == "TaskId"
+    bad = requests.post(control + "/config", json={"status_case": "camel"}, timeout=10)
+    assert bad.status_code == 400
+    task_id = api.create("tiktok_keywords", task())[0]["TaskId"]
+    api.put(f"{PROVIDER}/tiktok_keywords/start-all")
+    finished = requests.post(control + "/finish-running-tasks", timeout=10).json()
+    assert finished == {"finished": [task_id]}
+    added = requests.post(control + "/tasks", timeout=10, json={
+        "source": "tiktok_keywords", "value": "v", "from_date": "2024-01-01",
+        "to_date": "2024-01-01", "status": "finished"})  # fmt: skip
+    assert added.status_code == 200
+    count = requests.get(control + "/post-count/tiktok_keywords", timeout=10).json()
+    assert count == {"source": "tiktok_keywords", "count": 600}
+    api.get(f"{PROVIDER}/tiktok_keywords?page=2")
+    assert emu.requests[-1].query == {"page": "2"}
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def _start_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tap_data365.emulator", "--port", "0", *args],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_cli_serves_until_sigterm():
+    process = _start_cli("--scale", "0.01", "--api-key", "cli-key", "--finish-status", "finished")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("emulator listening on http://127.0.0.1:")
+        url = line.split(" on ", 1)[1].strip()
+        client = Client(url, key="cli-key")
+        assert client.search("*").json()["results"]
+        config = requests.get(url + "/_emulator/config", timeout=10).json()
+        assert config["finish_status"] == "finished"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert process.stdout.read() == ""  # exactly one line on stdout
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_refuses_non_loopback_host():
+    process = _start_cli("--host", "0.0.0.0")  # noqa: S104 - the point of the test
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "loopback" in err
+
+
+def test_cli_control_config_json_round_trips():
+    config = EmulatorConfig().as_json()
+    assert json.loads(json.dumps(config)) == config
