@@ -152,7 +152,7 @@ def _run_setup(
     report.tasks = plan.tasks
     if not start:
         for item in plan.tasks:
-            item.start = False
+            item.start = item.start_allowed = False
     confirm_statuses(api, plan)
     if dry_run:
         return

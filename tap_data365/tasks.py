@@ -30,6 +30,8 @@ class PlannedTask:
     status: str = ""
     create: bool = False
     start: bool = False
+    #: False with --no-start: the plan then never starts this task, whatever its status.
+    start_allowed: bool = True
     duplicates: list[str] = field(default_factory=list)
     created: bool = False
     started: bool = False
@@ -115,15 +117,16 @@ def _preference(record: Mapping[str, Any]) -> tuple[int, str, int]:
 
 
 def confirm_statuses(api: Data365Api, plan: Plan) -> None:
-    """Re-read single-task status where the (lagging) list status says a start is needed.
+    """Re-read the own status of every matched task before deciding to start it.
 
-    The list shows the last execution; a task started moments ago may still be listed as
-    "created" while its own status is "running". Only those tasks cost a request.
+    The list shows the last execution, the task's own status the newest: a task started
+    moments ago may be listed "created", one canceled since may still be listed "running".
+    Trusting either would start a running task or leave a canceled one stopped.
     """
     for item in plan.tasks:
-        if item.task_id is not None and item.start:
+        if item.task_id is not None:
             item.status = normalize.task_status(api.get_task(item.spec.source, item.task_id))
-            item.start = normalize.needs_start(item.status)
+            item.start = item.start_allowed and normalize.needs_start(item.status)
 
 
 # ---------------------------------------------------------------------------- apply

@@ -121,3 +121,18 @@ def _no_developer_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("TAP_DATA365_"):
             monkeypatch.delenv(name)
+
+
+def single_status(emu: Emulator, source: str, task: str) -> str:
+    """A task's own status (the list's may lag), read with plain requests."""
+    import requests  # noqa: PLC0415
+
+    from tap_data365.normalize import task_object, task_status  # noqa: PLC0415
+
+    response = requests.get(
+        f"{emu.url}/api/data-providers/data365/{source}/{task}",
+        headers={"apikey": API_KEY},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return task_status(task_object(response.json()))
