@@ -127,17 +127,18 @@ class WindowReader:
         pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
         try:
             while pending or in_flight:
-                # Bounded look-ahead: at most `concurrency` windows are buffered at once.
+                # Bounded look-ahead: about `concurrency` windows are buffered at once.
                 while pending and len(in_flight) < self._concurrency:
                     window = pending.popleft()
                     in_flight.append((window, pool.submit(self.read_window, window)))
                 window, future = in_flight.popleft()
                 completed = future.result()
                 if completed is None:
-                    # Halves take the parent's place, ahead of everything later in time.
+                    # The halves take the parent's place at the head of the line, ahead of
+                    # the later windows already in flight.
                     lower, upper = window.split(self._now)
-                    pending.appendleft(upper)
-                    pending.appendleft(lower)
+                    in_flight.appendleft((upper, pool.submit(self.read_window, upper)))
+                    in_flight.appendleft((lower, pool.submit(self.read_window, lower)))
                     continue
                 yield completed
         finally:

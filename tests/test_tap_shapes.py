@@ -59,7 +59,8 @@ def test_source_list_shapes(
     # Every connected source was extracted (tasks listed and searched).
     assert {r["source"] for r in records["tasks"]} == {"tiktok_hashtag", "twitter_profile"}
     indexes = {r["data_source"] for r in records["search_results"]}
-    assert indexes == {"data365_tiktok_hashtag", "data365_linkedin_company"}
+    # twitter_profile holds the posts of its finished task.
+    assert indexes == {f"data365_{name}" for name in CONNECTED}
 
 
 @pytest.mark.parametrize("wrapper", [None, "tasks", "data", "items"])
@@ -103,7 +104,7 @@ def test_lagging_list_status_is_replaced_by_single_task_status(
     emulator.clear_requests()
     tasks = sync(emulator, tmp_path, sources=["linkedin_company"])["tasks"]
     task = next(t for t in tasks if t["id"] == task_id)
-    assert task["list_status"] == "running"
+    assert task["list_status"] in {"created", "running"}  # the list lags behind
     assert task["status"] == "complete"
     single_reads = [r for r in emulator.requests if r.path.endswith(f"/{task_id}") and r.method == "GET"]
     assert len(single_reads) == 1
