@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command: lint, types and every test, with real Meltano, real targets and a real
+# PostgreSQL server. Needs only Python 3.11, pip and git (PostgreSQL comes from apt when missing).
+#
+#   bash scripts/test.sh               # everything
+#   bash scripts/test.sh -m pipeline   # extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+source scripts/postgres.sh
+
+ensure_project_venv .venv ".[test]"
+ensure_meltano .venv-meltano
+export MELTANO_BIN="$PWD/.venv-meltano/bin/meltano"
+
+trap pg_stop EXIT
+pg_start
+
+say "ruff"
+.venv/bin/ruff check .
+say "mypy (strict)"
+.venv/bin/mypy
+say "pytest"
+.venv/bin/pytest "$@"
