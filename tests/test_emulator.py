@@ -14,7 +14,7 @@ import requests
 
 from tap_data365.emulator import Emulator, EmulatorConfig, lucene
 from tap_data365.emulator import server as server_mod
-from tap_data365.emulator.posts import words
+from tap_data365.emulator.posts import Post, words
 from tap_data365.normalize import KNOWN_SOURCES, parse_timestamp
 
 KEY = "test-key"
@@ -792,3 +792,11 @@ def test_cli_refuses_non_loopback_host():
 def test_cli_control_config_json_round_trips():
     config = EmulatorConfig().as_json()
     assert json.loads(json.dumps(config)) == config
+
+
+def test_generator_words_match_lazily_computed_words(emu):
+    emu.add_task("tiktok_music", "Slowly-Song/6669854674113317638", "2024-01-01", "2024-01-01",
+                 status="complete")  # fmt: skip
+    for source in ("twitter_keywords", "tiktok_music"):
+        for post in list(emu.indexes.get(source))[:2000]:
+            assert Post(post.doc, post.instant).default_words == post.default_words

@@ -164,6 +164,8 @@ def _compile_text(field: str | None, text: str, *, is_phrase: bool) -> Predicate
     wanted = words(text)
     if not wanted:
         return lambda _post: False
+    if field is None:
+        return _default_matcher(wanted)
 
     def matches(post: Post) -> bool:
         for name in fields:
@@ -182,6 +184,22 @@ def _compile_text(field: str | None, text: str, *, is_phrase: bool) -> Predicate
     return matches
 
 
-def _contains_run(have: list[str], wanted: list[str]) -> bool:
-    first, size = wanted[0], len(wanted)
-    return any(word == first and have[i : i + size] == wanted for i, word in enumerate(have))
+def _default_matcher(wanted: list[str]) -> Predicate:
+    """Bare terms and phrases: the hot path of user queries, on precomputed word sets."""
+    if len(wanted) == 1:
+        word = wanted[0]
+        return lambda post: word in post.default_words[1]
+    needed = frozenset(wanted)
+
+    def phrase(post: Post) -> bool:
+        ordered, present = post.default_words
+        return needed <= present and _contains_run(ordered, wanted)
+
+    return phrase
+
+
+def _contains_run(have: Sequence[str], wanted: Sequence[str]) -> bool:
+    """``wanted`` appears as consecutive words of ``have`` (compared as tuples: a list never
+    equals a tuple slice)."""
+    run, first, size = tuple(wanted), wanted[0], len(wanted)
+    return any(word == first and tuple(have[i : i + size]) == run for i, word in enumerate(have))

@@ -61,9 +61,21 @@ def _flatten(prefix: str, value: object, out: dict[str, list[object]]) -> None:
 class Post:
     """A document plus its sort key; treat ``doc`` as read-only once built."""
 
-    __slots__ = ("_encoded", "_fields", "_found", "_words", "doc", "doc_id", "instant", "rank")
+    __slots__ = (
+        "_default",
+        "_encoded",
+        "_fields",
+        "_found",
+        "_words",
+        "doc",
+        "doc_id",
+        "instant",
+        "rank",
+    )
 
-    def __init__(self, doc: dict[str, Any], instant: int) -> None:
+    def __init__(
+        self, doc: dict[str, Any], instant: int, default_words: tuple[str, ...] | None = None
+    ) -> None:
         self.doc = doc
         self.doc_id: str = doc["id"]
         self.instant = instant  # doc_date in µs since the epoch
@@ -73,6 +85,9 @@ class Post:
         self._fields: dict[str, list[object]] | None = None
         self._words: dict[str, list[str]] = {}
         self._found: int | None = None
+        self._default: tuple[tuple[str, ...], frozenset[str]] | None = None
+        if default_words is not None:
+            self._default = (default_words, frozenset(default_words))
 
     @property
     def encoded(self) -> bytes:
@@ -88,6 +103,27 @@ class Post:
             _flatten("", self.doc, flat)
             self._fields = flat
         return self._fields
+
+    @property
+    def default_words(self) -> tuple[tuple[str, ...], frozenset[str]]:
+        """Words of the default fields, in order (for phrases) and as a set (for terms).
+
+        Read straight from the document rather than via ``fields``: flattening every post
+        made the first bare-word query over 25k posts take seconds.
+        """
+        if self._default is None:
+            content = self.doc.get("content") or {}
+            author = self.doc.get("author") or {}
+            parts = [content.get("body"), content.get("title"), author.get("handle"),
+                     author.get("name"), *(content.get("hashtags") or ())]  # fmt: skip
+            # "\n" keeps a phrase from matching across two fields' boundary.
+            found: list[str] = []
+            for part in parts:
+                if part:
+                    found.extend(words(str(part)))
+                    found.append("\n")
+            self._default = (tuple(found), frozenset(found))
+        return self._default
 
     def field_words(self, field: str) -> list[str]:
         """All words of a field's values (for term and phrase matching)."""

@@ -15,7 +15,7 @@ import random
 import uuid
 from typing import Any
 
-from tap_data365.emulator.posts import Post
+from tap_data365.emulator.posts import Post, words
 
 YEAR_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -57,6 +57,13 @@ _HOSTS = {
 # Busy weeks (several thousand posts each at scale 1) and quiet months, as day-of-year weights.
 _BUSY = ((63, 77, 14.0), (161, 168, 12.0), (308, 315, 10.0))  # (first day, end day, weight)
 _QUIET_MONTHS = (2, 8)
+
+
+_CLEAN_WORDS = frozenset((*_FILLER, *KEYWORDS))
+
+
+def _tokens(word: str) -> list[str]:
+    return [word] if word in _CLEAN_WORDS else words(word)
 
 
 def stable_uuid(*parts: object) -> str:
@@ -161,8 +168,8 @@ def _build_seeded(seed: int, source: str, count: int) -> tuple[Post, ...]:
             month = int(_date_text(instant // _DAY_US)[5:7])
             found_us = instant + rng.randrange(3_600, 72 * 3_600) * 1_000_000
             found = format_us(found_us - found_us % 1000, 0) + "Z"
-            doc = maker.make(seq, doc_date, found, seed_task_id(seed, source, month), ())
-            posts.append(Post(doc, instant))
+            doc, tokens = maker.make(seq, doc_date, found, seed_task_id(seed, source, month), ())
+            posts.append(Post(doc, instant, tokens))
             previous = (doc_date, instant)
             seq += 1
     return tuple(posts)
@@ -191,8 +198,10 @@ def task_posts(
     for i in range(count):
         style = (first_seq + i) % 4
         instant = truncate_us(start_us + rng.randrange(span), style)
-        doc = maker.make(first_seq + i, format_us(instant, style), found, task["id"], value_words)
-        posts.append(Post(doc, instant))
+        doc, tokens = maker.make(
+            first_seq + i, format_us(instant, style), found, task["id"], value_words
+        )
+        posts.append(Post(doc, instant, tokens))
     return posts
 
 
@@ -206,14 +215,21 @@ class _DocMaker:
         self.platform = source.split("_", 1)[0]
         self.host = _HOSTS[self.platform]
         self.bare_ids = self.platform in ("twitter", "tiktok")
+        self.handle_words: dict[str, list[str]] = {}
         self.handles = [
             f"{rng.choice(_ADJECTIVES)}_{rng.choice(_NOUNS)}{rng.randrange(1000)}"
             for _ in range(300)
         ]
+        self._remember()
 
     def make(
         self, seq: int, doc_date: str, found: str, found_by: str, extra_words: tuple[str, ...]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The document and its default-field words (what ``Post.default_words`` computes).
+
+        Knowing the words already, the generator hands them over: tokenizing 25k bodies on
+        the first word query would cost the better part of a second.
+        """
         # One big random number carved into small choices: ~10x faster than many rng calls,
         # which matters for 25k posts at start-up.
         pool = self.rng.getrandbits(256)
@@ -268,7 +284,14 @@ class _DocMaker:
         }
         if take(50) == 0:  # fields the tap has never heard of must survive
             doc["extra_field_v2"] = {"schema_version": 2, "flags": ["beta"]}
-        return doc
+        tokens = [w for word in body_words for w in _tokens(word)]
+        tokens += [*hashtags, "\n", *self.handle_words[handle], "\n"]
+        tokens += [*self.handle_words[handle], "\n", *(t for h in hashtags for t in (h, "\n"))]
+        return doc, tuple(tokens)
+
+    def _remember(self) -> None:
+        for handle in self.handles:
+            self.handle_words[handle] = words(handle)
 
     def _platform_block(self, native: str, count: int, more: int) -> dict[str, Any]:
         if self.platform == "twitter":
