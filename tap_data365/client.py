@@ -136,6 +136,25 @@ class Data365Stream(RESTStream[Any]):
             )
         return error_for_response(response, what)
 
+    # ------------------------------------------------------------------ records
+
+    @functools.cached_property
+    def _declared_fields(self) -> frozenset[str]:
+        return frozenset(self.schema["properties"])
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
+        """Keep every field: the ones the schema does not declare move under ``extra_fields``.
+
+        Targets create columns from the schema, so an undeclared top-level field would be
+        dropped on load; nested inside ``extra_fields`` it reaches the warehouse.
+        """
+        unknown = [key for key in row if key not in self._declared_fields]
+        if unknown:
+            extra = row.get("extra_fields") if isinstance(row.get("extra_fields"), dict) else {}
+            row["extra_fields"] = {**extra, **{key: row.pop(key) for key in unknown}}
+        return row
+
     # ------------------------------------------------------------------ requests
 
     def request_json(self, method: str, path: str, body: Any = None, *, what: str) -> Any:

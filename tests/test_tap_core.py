@@ -21,7 +21,9 @@ _EMULATOR = Emulator(
 )
 _EMULATOR.__enter__()
 atexit.register(_EMULATOR.stop)
-_EMULATOR.add_task("tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete")
+_EMULATOR.add_task(
+    "tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete", update_interval=300
+)
 _EMULATOR.add_task("instagram_profile", "spacex", "2024-02-01", "2024-02-03", status="created")
 
 TestTapData365 = get_tap_test_class(
