@@ -301,6 +301,14 @@ def test_start_all_cancel_all_cancel_and_delete(emu, api):
     assert emu.finish_running_tasks() == []
 
 
+def test_chunked_request_body(api):
+    body = json.dumps({"tasks": [task()]}).encode()
+    chunks = iter([body[:10], body[10:]])
+    response = api.session.post(api.url + f"{PROVIDER}/tiktok_music", data=chunks, timeout=10)
+    assert response.status_code == 200
+    assert api.get(f"{PROVIDER}/tiktok_music").json()[0]["value"] == "hellokitty"
+
+
 def test_wrong_method_is_405(api):
     assert api.post(f"{PROVIDER}/tiktok_music/start-all").status_code == 405
     assert api.get("/api/search").status_code == 405

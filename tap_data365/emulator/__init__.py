@@ -2,6 +2,30 @@
 
 Real HTTP on 127.0.0.1, seeded posts, the Data365 task lifecycle, a Lucene subset, the
 documented search limits, and switches for every undocumented response shape and for faults.
+
+Python::
+
+    with Emulator(EmulatorConfig(api_key="test-key")) as emu:
+        emu.url; emu.requests; emu.configure(fail_next=["429"]); emu.finish_running_tasks()
+
+Command line: ``python -m tap_data365.emulator --port 8765`` (``--help`` lists the flags);
+prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0 on SIGTERM/SIGINT.
+
+Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
+``GET|DELETE /_emulator/requests``, ``GET|POST /_emulator/config``,
+``POST /_emulator/finish-running-tasks``, ``POST /_emulator/tasks`` (same fields as
+``Emulator.add_task``), ``GET /_emulator/post-count/<source>``.
+
+Choices where the API is silent (each documented where it is implemented):
+- Lucene: juxtaposed terms are ANDed (``lucene.py``); bare terms match content.body,
+  content.title, content.hashtags, author.handle, author.name (``posts.DEFAULT_FIELDS``).
+- List lag: the task list shows a task's status from before its latest transition until
+  the task is read individually once more (``tasks.py``).
+- Search: "relevance" order is a stable per-query permutation; ``search_after`` implies a
+  doc_date order; a response carries ``search_after`` (epoch ms of the last hit) when
+  ``include_search_after``; ``total`` only with ``include_total``.
+- Seeded data is built when first searched (or by ``indexes.warm()``) and fixed at start:
+  changing ``seed_posts``/``scale``/``empty`` at runtime does not rebuild it.
 """
 
 from tap_data365.emulator.app import Emulator

@@ -115,8 +115,22 @@ class Handler(BaseHTTPRequestHandler):
             self.log_message('"%s %s" %d', method, path, status)
 
     def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._read_chunks()
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunks(self) -> bytes:
+        """requests streams generator bodies chunked; read them so keep-alive stays in sync."""
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()  # CRLF after each chunk
 
     def _send(self, status: int, payload: bytes, headers: tuple[str, ...] = ()) -> None:
         try:
