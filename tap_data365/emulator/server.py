@@ -122,7 +122,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _read_chunks(self) -> bytes:
         """requests streams generator bodies chunked; read them so keep-alive stays in sync."""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
