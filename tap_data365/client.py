@@ -151,7 +151,8 @@ class Data365Stream(RESTStream[Any]):
         """
         unknown = [key for key in row if key not in self._declared_fields]
         if unknown:
-            extra = row.get("extra_fields") if isinstance(row.get("extra_fields"), dict) else {}
+            existing = row.get("extra_fields")
+            extra: dict[str, Any] = existing if isinstance(existing, dict) else {}
             row["extra_fields"] = {**extra, **{key: row.pop(key) for key in unknown}}
         return row
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
+import singer_sdk.singerlib as singer
 from singer_sdk import SchemaDirectory, StreamSchema, Tap
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
@@ -148,6 +151,32 @@ class SearchResultsStream(_PerSourceStream):
     @override
     def context_for(self, source: str) -> dict[str, str]:
         return {self.context_key: normalize.SEARCH_INDEX_PREFIX + source}
+
+    # Posts are JSON-native (strings, numbers, lists, objects): nothing to convert.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @functools.cached_property
+    def _everything_selected(self) -> bool:
+        return all(self.mask.values())
+
+    @override
+    def _generate_record_messages(
+        self, record: Record
+    ) -> Generator[singer.RecordMessage, None, None]:
+        if not self._everything_selected:
+            yield from super()._generate_record_messages(record)
+            return
+        # Nothing is deselected, so skip the SDK's walk through every nested block of every
+        # post looking for properties to drop: it cost more than fetching the posts.
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield singer.RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
