@@ -45,10 +45,10 @@ def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 def report(db: Path, before: dict[str, int]) -> None:
     after = counts(db)
     print(f"\nDuckDB file: {db}")
-    print(f"{'table':<16}{'rows':>9}{'new this run':>15}")
+    print(f"{'table':<24}{'rows':>8}{'new this run':>15}")
     for table in TABLES:
         now = after.get(table, 0)
-        print(f"{SCHEMA + '.' + table:<16}{now:>9}{now - before.get(table, 0):>+15}")
+        print(f"{SCHEMA + '.' + table:<24}{now:>8}{now - before.get(table, 0):>+15}")
     if "search_results" not in after:
         return
     print("\nsearch_results by source:")
@@ -72,7 +72,7 @@ def report(db: Path, before: dict[str, int]) -> None:
             "SELECT source, value, from_date, to_date, status FROM data365.tasks "
             "ORDER BY source, from_date",
         ):
-            print(f"  {source:<18}{value!s:<12}{from_date!s} .. {to_date!s}  {status}")
+            print(f"  {source:<18}{value!s:<15} {from_date!s} .. {to_date!s}  {status}")
 
 
 def _text(content: str | None) -> str:
