@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import requests
 
 
 def main() -> None:
     url, api_key, pages_path = sys.argv[1:4]
-    with open(pages_path, encoding="utf-8") as handle:
-        pages = json.load(handle)
+    pages = json.loads(Path(pages_path).read_text(encoding="utf-8"))
     session = requests.Session()
     session.headers["apikey"] = api_key
     out = sys.stdout

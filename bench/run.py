@@ -29,10 +29,22 @@ API_KEY = "bench-key"
 SOURCE = "twitter_keywords"
 
 
-def start_emulator(latency_ms: int, scale: float, extra: list[str]) -> tuple[subprocess.Popen[str], str]:
+def start_emulator(
+    latency_ms: int, scale: float, extra: list[str]
+) -> tuple[subprocess.Popen[str], str]:
     command = [
-        sys.executable, "-m", "tap_data365.emulator", "--port", "0", "--api-key", API_KEY,
-        "--latency-ms", str(latency_ms), "--scale", str(scale), *extra,
+        sys.executable,
+        "-m",
+        "tap_data365.emulator",
+        "--port",
+        "0",
+        "--api-key",
+        API_KEY,
+        "--latency-ms",
+        str(latency_ms),
+        "--scale",
+        str(scale),
+        *extra,
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -54,7 +66,7 @@ def control(url: str, method: str, path: str, body: Any = None) -> Any:
 
 def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int, bytes]:
     """Wall seconds, peak RSS (KiB) and stdout tail of one child process."""
-    with open(stdout_path, "wb") as sink:
+    with Path(stdout_path).open("wb") as sink:
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE)
         _, status, usage = os.wait4(process.pid, 0)
@@ -73,15 +85,19 @@ def bench_latency(latency_ms: int, runs: int, scale: float, workdir: Path) -> di
     emulator, url = start_emulator(latency_ms, scale, [])
     try:
         config = {
-            "api_key": API_KEY, "api_url": url, "sources": [SOURCE],
+            "api_key": API_KEY,
+            "api_url": url,
+            "sources": [SOURCE],
             "start_date": "2024-01-01T00:00:00Z",
         }
         config_path = workdir / "config.json"
         config_path.write_text(json.dumps(config))
         catalog_path = workdir / "catalog.json"
-        catalog = json.loads(subprocess.run(
-            [*tap_command(config_path), "--discover"], capture_output=True, check=True
-        ).stdout)
+        catalog = json.loads(
+            subprocess.run(
+                [*tap_command(config_path), "--discover"], capture_output=True, check=True
+            ).stdout
+        )
         for entry in catalog["streams"]:
             for item in entry["metadata"]:
                 if item["breadcrumb"] == []:
@@ -142,13 +158,22 @@ def bench_latency(latency_ms: int, runs: int, scale: float, workdir: Path) -> di
 
 def bench_faults(scale: float, workdir: Path) -> dict[str, Any]:
     """Posts/s of a full sync with 10 % injected faults (429 / 503 / dropped connection)."""
-    emulator, url = start_emulator(0, scale, ["--fault-rate", "0.1", "--fault-kinds", "429,503,drop", "--retry-after", "0"])
+    emulator, url = start_emulator(
+        0, scale, ["--fault-rate", "0.1", "--fault-kinds", "429,503,drop", "--retry-after", "0"]
+    )
     try:
         config_path = workdir / "faults.json"
-        config_path.write_text(json.dumps({
-            "api_key": API_KEY, "api_url": url, "sources": [SOURCE],
-            "start_date": "2024-01-01T00:00:00Z", "max_retries": 10,
-        }))
+        config_path.write_text(
+            json.dumps(
+                {
+                    "api_key": API_KEY,
+                    "api_url": url,
+                    "sources": [SOURCE],
+                    "start_date": "2024-01-01T00:00:00Z",
+                    "max_retries": 10,
+                }
+            )
+        )
         out_path = workdir / "faults-output.jsonl"
         seconds, rss, _ = timed(tap_command(config_path), str(out_path))
         with out_path.open() as output:
@@ -157,14 +182,21 @@ def bench_faults(scale: float, workdir: Path) -> dict[str, Any]:
                 for line in output
                 if '"stream":"search_results"' in line and line.startswith('{"type":"RECORD"')
             }
-        return {"posts": len(posts), "seconds": seconds, "posts_per_second": len(posts) / seconds, "peak_rss_mib": rss / 1024}
+        return {
+            "posts": len(posts),
+            "seconds": seconds,
+            "posts_per_second": len(posts) / seconds,
+            "peak_rss_mib": rss / 1024,
+        }
     finally:
         emulator.terminate()
         emulator.wait()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5, help="alternating runs per latency")
     parser.add_argument("--latencies", default="0,100", help="emulated latencies in ms")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the seeded posts")
@@ -182,7 +214,8 @@ def main() -> None:
                 f"{result['pager_seconds']:.2f} s, ratio {result['ratio']:.2f}x | "
                 f"{result['posts']} posts, {result['tap_posts_per_second']:.0f} posts/s | "
                 f"requests {result['search_requests']} (minimum {result['minimum_requests']}) | "
-                f"peak RSS tap {result['tap_peak_rss_mib']:.0f} MiB, pager {result['pager_peak_rss_mib']:.0f} MiB | "
+                f"peak RSS tap {result['tap_peak_rss_mib']:.0f} MiB, "
+                f"pager {result['pager_peak_rss_mib']:.0f} MiB | "
                 f"final state {result['final_state_bytes']} bytes",
                 flush=True,
             )
@@ -191,7 +224,8 @@ def main() -> None:
             results["faults"] = faults
             print(
                 f"10% faults: {faults['posts']} posts in {faults['seconds']:.2f} s "
-                f"({faults['posts_per_second']:.0f} posts/s), peak RSS {faults['peak_rss_mib']:.0f} MiB",
+                f"({faults['posts_per_second']:.0f} posts/s), "
+                f"peak RSS {faults['peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
     if args.json:

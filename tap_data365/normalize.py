@@ -130,7 +130,9 @@ def format_timestamp(moment: dt.datetime) -> str:
 
 
 #: ISO 8601 already in UTC (zone Z, +00:00 or none): rewritten by slicing, no parsing.
-_UTC_ISO = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:Z|z|\+00:00|\+0000)?")
+_UTC_ISO = re.compile(
+    r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:Z|z|\+00:00|\+0000)?"
+)
 
 
 def normalize_timestamp(value: object) -> str | None:

@@ -88,7 +88,12 @@ def run_tap(
 def select_streams(tmp_path: Path, config: dict[str, Any], streams: set[str]) -> list[str]:
     """Arguments for a catalog that selects only ``streams``."""
     done = subprocess.run(
-        [*TAP, "--config", str(write_json(tmp_path / "discover-config.json", config)), "--discover"],
+        [
+            *TAP,
+            "--config",
+            str(write_json(tmp_path / "discover-config.json", config)),
+            "--discover",
+        ],
         capture_output=True,
         text=True,
         env=tap_env(),

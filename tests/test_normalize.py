@@ -47,7 +47,9 @@ def test_bad_timestamps_raise(raw: object) -> None:
 @pytest.mark.parametrize("as_objects", [False, True])
 def test_source_lists(wrapper: str | None, *, as_objects: bool) -> None:
     names = ["twitter_keywords", "data365_tiktok_music"]
-    items: list[object] = [{"name": n, "connected": True} for n in names] if as_objects else list(names)
+    items: list[object] = (
+        [{"name": n, "connected": True} for n in names] if as_objects else list(names)
+    )
     payload: object = items if wrapper is None else {wrapper: items}
     assert normalize.source_names(payload) == ["twitter_keywords", "tiktok_music"]
 
@@ -66,7 +68,10 @@ def test_task_id_keys(key: str) -> None:
 def test_task_lists(wrapper: str | None) -> None:
     tasks = [{"id": "a", "status": "COMPLETE"}, {"id": "b", "status": "Running"}]
     payload: object = tasks if wrapper is None else {wrapper: tasks}
-    assert [normalize.task_status(t) for t in normalize.task_list(payload)] == ["complete", "running"]
+    assert [normalize.task_status(t) for t in normalize.task_list(payload)] == [
+        "complete",
+        "running",
+    ]
 
 
 def test_task_record_keeps_unknown_fields_and_normalises_known_ones() -> None:
@@ -109,5 +114,7 @@ def test_search_record_keeps_everything_but_normalises_doc_date() -> None:
 
 
 def test_search_record_falls_back_to_content_published() -> None:
-    record = normalize.search_record({"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i")
+    record = normalize.search_record(
+        {"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i"
+    )
     assert record["doc_date"] == "2024-01-02T03:04:05.000000Z"

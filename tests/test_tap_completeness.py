@@ -128,7 +128,9 @@ def test_posts_of_a_past_range_collected_after_the_sync_are_delivered(
     assert second.returncode == 0, second.stderr
     late = search_ids(second) - search_ids(first)
     assert len(late) == late_count
-    assert all(r["doc_date"] < bookmark for r in second.records["search_results"] if r["id"] in late)
+    assert all(
+        r["doc_date"] < bookmark for r in second.records["search_results"] if r["id"] in late
+    )
     partition = _partition(second.final_state, BIG_INDEX)
     assert "catchup" not in partition
     assert partition["replication_key_value"] >= bookmark
@@ -138,11 +140,16 @@ def test_posts_of_a_past_range_collected_after_the_sync_are_delivered(
     assert len(third.ids()) < BIG_COUNT * 0.01  # the task range is not read again
 
 
-def test_sigkill_mid_sync_then_resume_loses_nothing(fresh_emulator: Emulator, tmp_path: Path) -> None:
+def test_sigkill_mid_sync_then_resume_loses_nothing(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
     fresh_emulator.configure(latency_ms=5)
     config = write_json(tmp_path / "config.json", config_for(fresh_emulator, max_concurrency=2))
     process = subprocess.Popen(
-        [*TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=tap_env()
+        [*TAP, "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=tap_env(),
     )
     assert process.stdout is not None
     delivered_before_state: set[str] = set()
@@ -185,7 +192,12 @@ def test_state_stays_small(emulator: Emulator, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert len(json.dumps(result.final_state)) < 2_000
     for partition in result.final_state["bookmarks"]["search_results"]["partitions"]:
-        assert set(partition) <= {"context", "replication_key", "replication_key_value", "tasks_seen"}
+        assert set(partition) <= {
+            "context",
+            "replication_key",
+            "replication_key_value",
+            "tasks_seen",
+        }
 
 
 def _partition(state: dict[str, Any], index: str) -> dict[str, Any]:

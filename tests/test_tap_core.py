@@ -22,7 +22,12 @@ _EMULATOR = Emulator(
 _EMULATOR.__enter__()
 atexit.register(_EMULATOR.stop)
 _EMULATOR.add_task(
-    "tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete", update_interval=300
+    "tiktok_hashtag",
+    "hellokitty",
+    "2024-02-01",
+    "2024-02-03",
+    status="complete",
+    update_interval=300,
 )
 _EMULATOR.add_task("instagram_profile", "spacex", "2024-02-01", "2024-02-03", status="created")
 

@@ -108,7 +108,12 @@ def test_retries_exhausted_is_one_line(emulator: Emulator, tmp_path: Path) -> No
     emulator.configure(fail_next=["503"] * 3)
     result = run_tap(
         tmp_path,
-        {"api_key": API_KEY, "api_url": emulator.url, "sources": ["tiktok_hashtag"], "max_retries": 2},
+        {
+            "api_key": API_KEY,
+            "api_url": emulator.url,
+            "sources": ["tiktok_hashtag"],
+            "max_retries": 2,
+        },
     )
     emulator.configure(fail_next=[])
     assert result.returncode != 0

@@ -106,5 +106,7 @@ def test_lagging_list_status_is_replaced_by_single_task_status(
     task = next(t for t in tasks if t["id"] == task_id)
     assert task["list_status"] in {"created", "running"}  # the list lags behind
     assert task["status"] == "complete"
-    single_reads = [r for r in emulator.requests if r.path.endswith(f"/{task_id}") and r.method == "GET"]
+    single_reads = [
+        r for r in emulator.requests if r.path.endswith(f"/{task_id}") and r.method == "GET"
+    ]
     assert len(single_reads) == 1

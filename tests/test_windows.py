@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,7 +65,13 @@ def test_merge_ranges() -> None:
 
 
 def done_task(task_id: str, first: str, last: str, updated: str = "u1") -> dict[str, Any]:
-    return {"id": task_id, "status": "complete", "from_date": first, "to_date": last, "updated_at": updated}
+    return {
+        "id": task_id,
+        "status": "complete",
+        "from_date": first,
+        "to_date": last,
+        "updated_at": updated,
+    }
 
 
 def test_first_sync_reads_from_start_and_remembers_finished_tasks() -> None:
@@ -110,7 +117,10 @@ def test_task_finished_since_last_sync_is_read_again_then_forgotten() -> None:
 
 
 def test_a_task_that_finishes_again_is_read_again() -> None:
-    state: dict[str, Any] = {"replication_key_value": "2024-12-31T00:00:00.000000Z", "tasks_seen": {"t1": "u1"}}
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "tasks_seen": {"t1": "u1"},
+    }
     plan = SourceCheckpoint(state).plan(
         [done_task("t1", "2024-05-01", "2024-05-01", updated="u2")],
         start=at("2024-12-31"),
@@ -139,7 +149,9 @@ def http_fetcher(emulator: Emulator, calls: list[tuple[str, int]]) -> Any:
                 "data_sources": ["data365_twitter_keywords"],
             }
         }
-        response = session.post(f"{emulator.url}/api/search", json=body, headers={"apikey": API_KEY}, timeout=30)
+        response = session.post(
+            f"{emulator.url}/api/search", json=body, headers={"apikey": API_KEY}, timeout=30
+        )
         response.raise_for_status()
         results: list[dict[str, Any]] = response.json()["results"]
         return results
@@ -165,7 +177,9 @@ def test_reader_splits_full_windows_and_reads_everything_in_order(
     assert len(ids) == len(set(ids)) == 25_000
     starts = [c.window.start for c in completed]
     assert starts == sorted(starts)
-    assert all(a.window.end == b.window.start for a, b in zip(completed, completed[1:], strict=False))
+    assert all(
+        a.window.end == b.window.start for a, b in itertools.pairwise(completed)
+    )
     assert max(offset for _, offset in calls) <= 9_900
     # Splitting costs a few requests over the minimum of one per 100 posts.
     assert len(calls) < 25_000 / 100 * 1.2
