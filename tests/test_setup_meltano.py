@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _meltano() -> str:
     found = os.environ.get("MELTANO_BIN") or shutil.which("meltano")
     if not found:
-        pytest.skip("meltano is not installed (scripts/test.sh sets MELTANO_BIN)")
+        pytest.fail("meltano is not installed: run the tests with bash scripts/test.sh")
     return found
 
 
