@@ -109,6 +109,20 @@ def pg_url() -> str:
     return url
 
 
+#: Installed over the extractor's console script in the test project: a test that sets
+#: DATA365_CAPTURE gets a copy of every Singer message the tap wrote to the target.
+CAPTURE_WRAPPER = """#!/usr/bin/env bash
+# tests/conftest.py: copy the tap's Singer output to $DATA365_CAPTURE (sync runs only).
+real="$(dirname "$0")/tap-data365.real"
+if [[ -z "${DATA365_CAPTURE:-}" || "${1:-}" == setup || " $* " == *" --discover "* \\
+      || " $* " == *" --about "* ]]; then
+    exec "$real" "$@"
+fi
+set -o pipefail
+"$real" "$@" | tee "$DATA365_CAPTURE"
+"""
+
+
 class MeltanoProject:
     """A copy of this repository's Meltano project in a temporary directory."""
 
@@ -135,7 +149,8 @@ def meltano_project(
 ) -> MeltanoProject:
     """This repository's meltano.yml, with every plugin installed once per test session.
 
-    A copy, so tests never write .meltano/, state or output into the checkout.
+    A copy, so tests never write .meltano/, state or output into the checkout. Runs should
+    pass `--no-install` (a reinstall would remove the capture wrapper).
     """
     root = tmp_path_factory.mktemp("meltano-project")
     for name in PROJECT_FILES:
@@ -146,4 +161,8 @@ def meltano_project(
             shutil.copy2(source, root / name)
     project = MeltanoProject(root, meltano_bin)
     project.run("install", timeout=1800)
+    tap = root / ".meltano" / "extractors" / "tap-data365" / "venv" / "bin" / "tap-data365"
+    tap.rename(tap.with_name("tap-data365.real"))
+    tap.write_text(CAPTURE_WRAPPER)
+    tap.chmod(0o755)
     return project
