@@ -21,6 +21,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
+from tap_data365.api import PROVIDER_PATH
 from tap_data365.errors import (
     RETRIABLE_STATUSES,
     ApiResponseError,
@@ -32,7 +33,7 @@ from tap_data365.errors import (
 )
 from tap_data365.settings import DEFAULT_API_URL
 
-PROVIDER_PATH = "/api/data-providers/data365"
+
 SEARCH_PATH = "/api/search"
 
 _json_decoder = msgspec.json.Decoder()
