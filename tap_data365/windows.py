@@ -119,12 +119,16 @@ class WindowReader:
         self._describe = describe
         #: Offset of the last page the API lets us read.
         self._last_from = (MAX_FROM // page_size) * page_size
+        self._page_pool: ThreadPoolExecutor | None = None
 
     def read(self, windows: Sequence[Window]) -> Iterator[CompletedWindow]:
         """Completed windows in ascending date order (split halves replace their parent)."""
         pending = deque(windows)
         in_flight: deque[tuple[Window, Future[CompletedWindow | None]]] = deque()
         pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
+        # Pages of one window are fetched in their own pool: a window waiting for its pages
+        # must never hold the threads those pages need.
+        self._page_pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-page")
         try:
             while pending or in_flight:
                 # Bounded look-ahead: about `concurrency` windows are buffered at once.
@@ -143,19 +147,19 @@ class WindowReader:
                 yield completed
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            self._page_pool.shutdown(wait=True, cancel_futures=True)
+            self._page_pool = None
 
     def read_window(self, window: Window, attempt: int = 0) -> CompletedWindow | None:
         """Every post of one window, or None when it holds more than the API can page."""
         query = combine_query(self._base_query, window)
         size = self._page_size
         first = self._fetch_page(query, 0, size)
-        requests = 1
         if len(first) < size:
-            return CompletedWindow(window, _unique(first), requests)
+            return CompletedWindow(window, _unique(first), 1)
         # Look at the last reachable page before paging everything: if it is full the
         # window may hold more than we can reach, and reading it now would be wasted.
         last = self._fetch_page(query, self._last_from, size) if self._last_from > 0 else []
-        requests += 1
         if len(last) >= size and self._last_from > 0:
             if window.splittable:
                 return None
@@ -164,26 +168,44 @@ class WindowReader:
                 f"doc_date {format_timestamp(window.start)}; the Search API cannot page them all"
             )
             raise WindowTooLargeError(msg)
-        records = list(first)
-        offset = size
-        while offset < self._last_from:
-            page = self._fetch_page(query, offset, size)
-            requests += 1
-            records.extend(page)
-            if len(page) < size:
-                break
-            offset += size
-        else:
-            records.extend(last)
-            return CompletedWindow(window, _unique(records), requests)
-        if last:
-            # A short page before a non-empty last page: the window changed while we read
-            # it. Reading it again is the only way to be sure nothing was skipped.
+        pages, consistent = self._middle_pages(query, known_full=bool(last))
+        if not consistent:
+            # Pages disagree (a short page before a non-empty one): the window changed
+            # while we read it. Reading it again is the only way to be sure of it.
             if attempt >= 2:
                 msg = f"search results of {self._describe} kept changing while being paged"
                 raise Data365Error(msg)
             return self.read_window(window, attempt=attempt + 1)
-        return CompletedWindow(window, _unique(records), requests)
+        records = [*first, *(post for page in pages for post in page), *last]
+        return CompletedWindow(window, _unique(records), 2 + len(pages))
+
+    def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Record]], bool]:
+        """The pages between the first and the last reachable one, several at a time.
+
+        With a non-empty last page every page in between is full, so all are fetched at
+        once. Otherwise pages go out in batches of ``concurrency`` until one comes back
+        short (the few requests past it in its batch are the price of not waiting).
+        """
+        size = self._page_size
+        offsets = list(range(size, self._last_from, size))
+        batch = len(offsets) if known_full else self._concurrency
+        pages: list[list[Record]] = []
+        for start in range(0, len(offsets), batch):
+            chunk = offsets[start : start + batch]
+            pages.extend(self._fetch_many(query, chunk))
+            short = next((i for i, page in enumerate(pages) if len(page) < size), None)
+            if short is not None:
+                tail = pages[short + 1 :]
+                return pages[: short + 1], not known_full and not any(tail)
+        return pages, True
+
+    def _fetch_many(self, query: str, offsets: list[int]) -> list[list[Record]]:
+        size = self._page_size
+        if self._page_pool is None or len(offsets) == 1:
+            return [self._fetch_page(query, offset, size) for offset in offsets]
+        return list(
+            self._page_pool.map(lambda offset: self._fetch_page(query, offset, size), offsets)
+        )
 
 
 def _unique(records: list[Record]) -> list[Record]:
