@@ -29,15 +29,13 @@ _pg_install() {
     [[ "$(id -u)" == 0 ]] || die "PostgreSQL server binaries not found; install the 'postgresql' package (or run as root)"
     command -v apt-get >/dev/null 2>&1 || die "PostgreSQL server binaries not found and apt-get is unavailable"
     say "installing PostgreSQL (Debian package 'postgresql')"
-    # No default cluster: the tests start their own.
-    mkdir -p /etc/postgresql-common
-    [[ -f /etc/postgresql-common/createcluster.conf ]] \
-        || echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
-    export DEBIAN_FRONTEND=noninteractive
+    # No default cluster (nothing left running on port 5432): the tests start their own. A
+    # drop-in, read by the package's createcluster.conf, so no packaged file is changed.
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/tap-data365-tests.conf
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends \
-        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-        postgresql >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql \
+        >/dev/null
 }
 
 # Run a command as the cluster owner.
