@@ -74,6 +74,7 @@ def test_target_jsonl_lands_every_record_and_the_second_run_adds_only_new_posts(
     for stream in STREAMS:
         # An append-only target: each emitted record is one more line, nothing dropped.
         assert len(after[stream]) - len(landed[stream]) == second.count(stream), stream
+    _report("target-jsonl", first, second, landed, after)
     landed_posts = {key_of("search_results", r) for r in after["search_results"]}
     new_posts = second.keys("search_results") - first.keys("search_results")
     assert len(new_posts) == added
@@ -123,10 +124,22 @@ def test_upserting_target_holds_one_row_per_emitted_key_across_two_runs(
     )
     after = read()  # type: ignore[operator]
     _assert_landed(after, [first, second])
+    _report(loader, first, second, landed, after)
     assert len(after["search_results"]) - len(landed["search_results"]) == added
     assert len(after["tasks"]) - len(landed["tasks"]) == 1
     assert len(after["sources"]) == len(landed["sources"])
     assert get_state(meltano_project, state_id("tap-data365", loader, suffix))
+
+
+def _report(
+    loader: str, first: Emitted, second: Emitted, landed: dict[str, list], after: dict[str, list]
+) -> None:
+    """The figures, for `pytest -rP` (records emitted, rows in the target, per run)."""
+    for n, (run, rows) in enumerate(((first, landed), (second, after)), start=1):
+        print(
+            f"{loader} run {n}: "
+            + ", ".join(f"{s} {run.count(s)} records -> {len(rows[s])} rows" for s in STREAMS)
+        )
 
 
 def _assert_landed(landed: dict[str, list[tuple[str, ...]]], runs: list[Emitted]) -> None:
