@@ -33,7 +33,6 @@ from tap_data365.errors import (
 )
 from tap_data365.settings import DEFAULT_API_URL
 
-
 SEARCH_PATH = "/api/search"
 
 _json_decoder = msgspec.json.Decoder()

@@ -17,8 +17,9 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
+from tap_data365.api import PROVIDER_PATH
 from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
-from tap_data365.client import PROVIDER_PATH, SEARCH_PATH, Data365Stream
+from tap_data365.client import SEARCH_PATH, Data365Stream
 from tap_data365.settings import configured_sources
 from tap_data365.windows import Record, WindowReader
 
