@@ -103,7 +103,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=4,
         title="Concurrent requests",
-        description="Search windows fetched at once (1-16); records are still emitted in order.",
+        description="Search requests in flight at once, over windows and pages (1-16); "
+        "records still come out in date order.",
     ),
     th.Property(
         "request_timeout",
