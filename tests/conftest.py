@@ -21,6 +21,17 @@ from tap_data365.emulator import Emulator, EmulatorConfig
 REPO = Path(__file__).resolve().parent.parent
 #: The project files a Meltano project copy needs (the tap is installed from it, editable).
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_data365", "schemas")
+
+def copy_project(root: Path) -> None:
+    """Copy the files a Meltano project or a package build needs into ``root``."""
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+
+
 #: Variables that would let a developer's shell leak into a test's tap or target.
 _LEAKY_PREFIXES = (
     "TAP_DATA365_", "TARGET_JSONL_", "TARGET_DUCKDB_", "TARGET_POSTGRES_", "MELTANO_",
@@ -153,12 +164,7 @@ def meltano_project(
     pass `--no-install` (a reinstall would remove the capture wrapper).
     """
     root = tmp_path_factory.mktemp("meltano-project")
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
+    copy_project(root)
     project = MeltanoProject(root, meltano_bin)
     project.run("install", timeout=1800)
     tap = root / ".meltano" / "extractors" / "tap-data365" / "venv" / "bin" / "tap-data365"

@@ -8,13 +8,12 @@ source tree.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_FILES, REPO, run
+from conftest import REPO, copy_project, run
 
 SCHEMA_FILES = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
 
@@ -23,12 +22,7 @@ SCHEMA_FILES = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """sdist and wheel built the standard way (the wheel from the sdist), from a copy."""
     source = tmp_path_factory.mktemp("source")
-    for name in PROJECT_FILES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, source / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(path, source / name)
+    copy_project(source)
     out = tmp_path_factory.mktemp("dist")
     run([sys.executable, "-m", "build", "--outdir", out, source], timeout=900)
     return out
