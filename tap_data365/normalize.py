@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tap_data365.errors import ApiResponseError
+
 #: The Data365 sub-sources the Datastreamer connector documents (seed page, section 3).
 KNOWN_SOURCES: tuple[str, ...] = (
     "facebook_hashtag",
@@ -70,8 +72,8 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _EPOCH_DIGITS = re.compile(r"^\d{10,13}$")
 
 
-class ShapeError(ValueError):
-    """The API answered with a body none of the known shapes match."""
+class ShapeError(ApiResponseError, ValueError):
+    """The API answered with a body none of the known shapes match (a one-line error)."""
 
 
 # ---------------------------------------------------------------------------- timestamps
