@@ -205,7 +205,7 @@ class SearchResultsStream(_PerSourceStream):
             lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
             floor=start_date or EPOCH,
         )
-        self._write_state_message()  # the plan is durable before anything is read
+        self._checkpoint()  # the plan is durable before anything is read
 
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
             body = {
@@ -234,4 +234,10 @@ class SearchResultsStream(_PerSourceStream):
                     newest = doc_date
                 yield record
             checkpoint.window_done(completed.window, newest)
-            self._write_state_message()
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Emit STATE now: the SDK only writes it when records went out since the last one,
+        and our changes (plan, empty windows) do not count as records."""
+        self.state_manager.is_flushed = False
+        self._write_state_message()

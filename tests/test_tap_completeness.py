@@ -220,3 +220,38 @@ def test_parse_messages_reads_records_and_states() -> None:
     result = parse_messages("\n".join(json.dumps(m) for m in lines), SyncResult(returncode=0))
     assert result.ids("s") == ["1"]
     assert result.final_state == {"bookmarks": {}}
+
+
+def test_sigkill_while_reading_a_late_task_range_then_resume(
+    fresh_emulator: Emulator, tmp_path: Path
+) -> None:
+    first = run_tap(tmp_path, config_for(fresh_emulator), name="first")
+    assert first.returncode == 0, first.stderr
+    fresh_emulator.add_task(BIG, "late-june", "2024-06-10", "2024-06-12", status="running")
+    fresh_emulator.finish_running_tasks()
+    late_count = fresh_emulator.post_count(BIG) - BIG_COUNT
+
+    state_path = write_json(tmp_path / "state.json", first.final_state)
+    config = write_json(tmp_path / "config.json", config_for(fresh_emulator))
+    process = subprocess.Popen(
+        [*TAP, "--config", str(config), "--state", str(state_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=tap_env(),
+    )
+    assert process.stdout is not None
+    planned: dict[str, Any] | None = None
+    for raw in process.stdout:
+        message = json.loads(raw)
+        if message["type"] == "STATE" and "catchup" in _partition(message["value"], BIG_INDEX):
+            planned = message["value"]
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert planned is not None, "no STATE recorded the task range before reading it"
+
+    resumed = run_tap(tmp_path, config_for(fresh_emulator), state=planned, name="resume")
+    assert resumed.returncode == 0, resumed.stderr
+    late = search_ids(resumed) - search_ids(first)
+    assert len(late) == late_count
+    assert "catchup" not in _partition(resumed.final_state, BIG_INDEX)
