@@ -29,7 +29,10 @@ def main(argv: list[str] | None = None) -> None:
     from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
 
     try:
-        TapData365.cli.main(args=args, prog_name="tap-data365", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of ctx.exit(n).
+        code = TapData365.cli.main(args=args, prog_name="tap-data365", standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
 from singer_sdk import typing as th
 
 from tap_data365.errors import ConfigError
@@ -131,8 +132,11 @@ _INTEGER_RANGES = {
 }
 
 
-def check_settings(config: Mapping[str, Any]) -> None:
-    """Raise ConfigError naming the first setting at fault; send nothing."""
+def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> None:
+    """Raise ConfigError naming the first setting at fault; send nothing.
+
+    ``skip_tasks``: the setup command validates ``tasks`` itself, reporting every problem.
+    """
     api_key = config.get("api_key")
     if not isinstance(api_key, str) or not api_key.strip():
         raise ConfigError("setting api_key is required (the Datastreamer API key)")
@@ -170,6 +174,28 @@ def check_settings(config: Mapping[str, Any]) -> None:
     query = config.get("search_query")
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
+    _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
+
+
+def _check_schema(config: Mapping[str, Any]) -> None:
+    """The most relevant JSON Schema violation, as one line naming the setting.
+
+    Never quotes the offending value: it could be a secret.
+    """
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(CONFIG_SCHEMA).iter_errors(dict(config))
+    )
+    if error is None:
+        return
+    name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path).lstrip(".")
+    if error.validator == "required":
+        missing = error.message.split(" ")[0].strip("'")
+        raise ConfigError(f"setting {'.'.join(filter(None, [name, missing]))} is required")
+    if error.validator == "type":
+        expected = error.validator_value
+        wanted = [expected] if isinstance(expected, str) else [t for t in expected if t != "null"]
+        raise ConfigError(f"setting {name or '(top level)'} must be of type {' or '.join(wanted)}")
+    raise ConfigError(f"setting {name or '(top level)'} is invalid (rule {error.validator})")
 
 
 def check_api_url(url: str) -> None:

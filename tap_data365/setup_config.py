@@ -14,8 +14,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from tap_data365.errors import ConfigError
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
@@ -41,8 +39,7 @@ def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None
     for name, schema in CONFIG_SCHEMA["properties"].items():
         if merged.get(name) is None and "default" in schema:
             merged[name] = schema["default"]
-    check_settings(merged)
-    _check_schema(merged)
+    check_settings(merged, skip_tasks=True)  # tasks: every problem, by task_specs
     return merged
 
 
@@ -99,23 +96,3 @@ def _convert(var: str, raw: str, types: set[str], schema: Mapping[str, Any]) -> 
                 return [part.strip() for part in raw.split(",") if part.strip()]
             raise ConfigError(f"environment variable {var} is not valid JSON: {exc}") from None
     return raw
-
-
-def _check_schema(config: Mapping[str, Any]) -> None:
-    """JSON Schema check of every setting except ``tasks`` (validated task by task later)."""
-    schema = dict(CONFIG_SCHEMA)
-    schema["properties"] = {k: v for k, v in CONFIG_SCHEMA["properties"].items() if k != "tasks"}
-    candidate = {k: v for k, v in config.items() if k != "tasks"}
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft7Validator(schema).iter_errors(candidate)
-    )
-    if error is None:
-        return
-    name = ".".join(str(p) for p in error.path) or "(top level)"
-    if error.validator == "required":
-        raise ConfigError(f"setting {error.message.split(' ')[0].strip(chr(39))} is required")
-    if error.validator == "type":
-        expected = error.validator_value
-        wanted = [expected] if isinstance(expected, str) else [t for t in expected if t != "null"]
-        raise ConfigError(f"setting {name} must be of type {' or '.join(wanted)}")
-    raise ConfigError(f"setting {name} is invalid (rule {error.validator})")

@@ -35,6 +35,8 @@ BAD_SETTINGS = [
     pytest.param({"page_size": 0}, "page_size", id="page-size-zero"),
     pytest.param({"max_concurrency": 0}, "max_concurrency", id="concurrency-zero"),
     pytest.param({"search_query": "  "}, "search_query", id="empty-query"),
+    pytest.param({"tasks": [{"source": "twitter_keywords"}]}, "tasks[0]", id="task-shape"),
+    pytest.param({"request_timeout": "slow"}, "request_timeout", id="timeout-not-a-number"),
 ]
 
 
