@@ -122,3 +122,12 @@ def test_retries_exhausted_is_one_line(emulator: Emulator, tmp_path: Path) -> No
     assert "HTTP 503" in result.stderr
     assert "Traceback" not in result.stderr
     assert [r.status for r in emulator.requests] == [503, 503, 503]
+
+
+def test_sdk_builtin_setting_errors_exit_non_zero(emulator: Emulator, tmp_path: Path) -> None:
+    config = {"api_key": API_KEY, "api_url": emulator.url, "flattening_max_depth": "deep"}
+    result = run_tap(tmp_path, config)
+    assert result.returncode != 0
+    assert "flattening_max_depth" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.requests == []
