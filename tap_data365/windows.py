@@ -62,11 +62,10 @@ class Window:
 
 @dataclass(frozen=True)
 class CompletedWindow:
-    """A window read to the end: its posts (deduplicated by id) and how many requests it took."""
+    """A window read to the end, with its posts (deduplicated by id)."""
 
     window: Window
     records: list[Record]
-    requests: int
 
 
 class WindowTooLargeError(Data365Error):
@@ -156,7 +155,7 @@ class WindowReader:
         size = self._page_size
         first = self._fetch_page(query, 0, size)
         if len(first) < size:
-            return CompletedWindow(window, _unique(first), 1)
+            return CompletedWindow(window, _unique(first))
         # Look at the last reachable page before paging everything: if it is full the
         # window may hold more than we can reach, and reading it now would be wasted.
         last = self._fetch_page(query, self._last_from, size) if self._last_from > 0 else []
@@ -177,7 +176,7 @@ class WindowReader:
                 raise Data365Error(msg)
             return self.read_window(window, attempt=attempt + 1)
         records = [*first, *(post for page in pages for post in page), *last]
-        return CompletedWindow(window, _unique(records), 2 + len(pages))
+        return CompletedWindow(window, _unique(records))
 
     def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Record]], bool]:
         """The pages between the first and the last reachable one, several at a time.
