@@ -25,7 +25,7 @@ from tap_data365.errors import (
     UnknownSourceError,
     backoff_waits,
     error_for_response,
-    retry_after_seconds,
+    next_retry_wait,
 )
 
 TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
@@ -223,8 +223,7 @@ class Data365Api:
             status = response.status_code
             retriable = status in (RETRIABLE_STATUSES if idempotent else _NOT_PROCESSED_STATUSES)
             if retriable and attempt <= self._max_retries:
-                wait = retry_after_seconds(response)
-                self._sleep(next(waits) if wait is None else wait)
+                self._sleep(next_retry_wait(response, waits))
                 continue
             if status >= 400:
                 error = self._error(response, what, source, task_id)

@@ -25,11 +25,11 @@ from tap_data365.api import PROVIDER_PATH
 from tap_data365.errors import (
     RETRIABLE_STATUSES,
     ApiResponseError,
-    UnknownSourceError,
     backoff_waits,
     error_for_response,
-    retry_after_seconds,
+    next_retry_wait,
     short_body,
+    unknown_source_error,
 )
 from tap_data365.settings import DEFAULT_API_URL
 
@@ -80,10 +80,9 @@ class Data365Stream(RESTStream[Any]):
         exception = yield 0.0
         while True:
             response = getattr(exception, "response", None)
-            server_wait = retry_after_seconds(
-                response if isinstance(response, requests.Response) else None
+            exception = yield next_retry_wait(
+                response if isinstance(response, requests.Response) else None, waits
             )
-            exception = yield server_wait if server_wait is not None else next(waits)
 
     @override
     def backoff_jitter(self, value: float) -> float:
@@ -129,11 +128,7 @@ class Data365Stream(RESTStream[Any]):
         """The one-line error for a response we will not retry (any more)."""
         path = _path_of(response)
         if response.status_code == 404 and path.startswith(PROVIDER_PATH + "/"):
-            source = path[len(PROVIDER_PATH) + 1 :].split("/")[0]
-            return UnknownSourceError(
-                f"Data365 sub-source {source!r} is not connected to this Datastreamer account "
-                "(check the sources setting)"
-            )
+            return unknown_source_error(path[len(PROVIDER_PATH) + 1 :].split("/")[0])
         return error_for_response(response, what)
 
     # ------------------------------------------------------------------ records

@@ -73,6 +73,20 @@ def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
         attempt += 1
 
 
+def next_retry_wait(response: requests.Response | None, waits: Iterator[float]) -> float:
+    """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff."""
+    server_wait = retry_after_seconds(response)
+    return next(waits) if server_wait is None else server_wait
+
+
+def unknown_source_error(source: str) -> UnknownSourceError:
+    """A 404 on a sub-source's path: the source is not connected (or does not exist)."""
+    return UnknownSourceError(
+        f"Data365 sub-source {source!r} is not connected to this Datastreamer account "
+        "(check the sources setting)"
+    )
+
+
 def short_body(response: requests.Response) -> str:
     """The API's own error text, shortened to one line (bodies never echo our secrets)."""
     try:
