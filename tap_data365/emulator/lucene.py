@@ -25,6 +25,9 @@ _WORD_STOP = frozenset(' \t\r\n()[]{}":^~')
 _KEYWORDS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 
 
+_QUOTE_STOP = frozenset('"')
+
+
 class LuceneError(ValueError):
     """The query string is not in the supported subset."""
 
@@ -136,18 +139,11 @@ class _Parser:
 
     def read_quoted(self) -> str:
         self.pos += 1  # opening quote
-        out: list[str] = []
-        while self.pos < len(self.text):
-            char = self.text[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.text):
-                out.append(self.text[self.pos + 1])
-                self.pos += 2
-                continue
-            self.pos += 1
-            if char == '"':
-                return "".join(out)
-            out.append(char)
-        raise self.error("unterminated quote")
+        text = self.read_word(_QUOTE_STOP)
+        if self.pos >= len(self.text):
+            raise self.error("unterminated quote")
+        self.pos += 1  # closing quote
+        return text
 
     # ------------------------------------------------------------------ grammar
 
