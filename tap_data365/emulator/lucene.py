@@ -22,10 +22,9 @@ import dataclasses
 
 # Characters that end a bare word (unless backslash-escaped).
 _WORD_STOP = frozenset(' \t\r\n()[]{}":^~')
-_KEYWORDS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
-
-
+# Inside a quoted phrase only the closing quote ends it.
 _QUOTE_STOP = frozenset('"')
+_KEYWORDS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 
 
 class LuceneError(ValueError):
