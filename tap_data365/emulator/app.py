@@ -14,9 +14,9 @@ from tap_data365.emulator.requestlog import LoggedRequest, RequestLog
 from tap_data365.emulator.search import SearchEngine
 from tap_data365.emulator.seed import seed_task_id
 from tap_data365.emulator.server import EmulatorServer
+from tap_data365.emulator.sources import SOURCES
 from tap_data365.emulator.store import Indexes
 from tap_data365.emulator.tasks import Task, TaskBook
-from tap_data365.normalize import KNOWN_SOURCES
 
 #: Sample task values per source, from the seed page's table.
 SAMPLE_VALUES = {
@@ -148,7 +148,7 @@ class Emulator:
         update_interval: int | None = None,
         parameters: dict[str, Any] | None = None,
     ) -> str:
-        if source not in KNOWN_SOURCES:
+        if source not in SOURCES:
             msg = f"unknown source: {source}"
             raise ValueError(msg)
         task = self.tasks.add(

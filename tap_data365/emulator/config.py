@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.normalize import KNOWN_SOURCES
+from tap_data365.emulator.sources import SOURCES
 
 #: Post counts of the seeded search indexes (short source name → posts) at scale 1.
 DEFAULT_SEED_POSTS: dict[str, int] = {
@@ -52,7 +52,7 @@ class EmulatorConfig:
     seed_tasks: bool = False
 
     # -- sources and task shapes
-    connected_sources: tuple[str, ...] = KNOWN_SOURCES
+    connected_sources: tuple[str, ...] = SOURCES
     sources_item: str = "string"
     sources_wrapper: str | None = None
     tasks_wrapper: str | None = None
@@ -90,7 +90,7 @@ class EmulatorConfig:
             if kind not in FAULT_KINDS:
                 msg = f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}"
                 raise ValueError(msg)
-        unknown = [s for s in (*self.connected_sources, *self.seed_posts) if s not in KNOWN_SOURCES]
+        unknown = [s for s in (*self.connected_sources, *self.seed_posts) if s not in SOURCES]
         if unknown:
             msg = f"unknown sources: {', '.join(unknown)}"
             raise ValueError(msg)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tap_data365.emulator.posts import Index
 from tap_data365.emulator.seed import seeded_posts, task_posts
-from tap_data365.normalize import KNOWN_SOURCES, SEARCH_INDEX_PREFIX
+from tap_data365.emulator.sources import INDEX_PREFIX, SOURCES
 
 
 class Indexes:
@@ -24,13 +24,13 @@ class Indexes:
 
     @staticmethod
     def index_name(source: str) -> str:
-        return SEARCH_INDEX_PREFIX + source
+        return INDEX_PREFIX + source
 
     @staticmethod
     def source_of(index_name: str) -> str | None:
         """The short source of a ``data365_<source>`` name, None when not a known index."""
-        source = index_name.removeprefix(SEARCH_INDEX_PREFIX)
-        if index_name.startswith(SEARCH_INDEX_PREFIX) and source in KNOWN_SOURCES:
+        source = index_name.removeprefix(INDEX_PREFIX)
+        if index_name.startswith(INDEX_PREFIX) and source in SOURCES:
             return source
         return None
 
