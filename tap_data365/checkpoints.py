@@ -75,6 +75,11 @@ class SourceCheckpoint:
         self._seen: dict[str, list[int]] = {
             str(k): list(v) for k, v in (state.get(SEEN) or {}).items()
         }
+        #: Hashes accepted in this sync: a post read twice in one sync goes out once.
+        self._accepted: set[str] = set()
+        #: The zone the previous sync left: this sync's sweeps re-read it, so it is kept
+        #: until the sync is done, however far the marks move meanwhile.
+        self._start_zone = self._zone_bounds()
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
@@ -185,7 +190,7 @@ class SourceCheckpoint:
             self._newest_found = found
         key = _id_hash(record.get("id"))
         dates = [_seconds(doc), _seconds(found)]
-        if key in self._seen:
+        if key in self._seen or key in self._accepted:
             self._seen[key] = dates
             self.counts.skipped_seen += 1
             return False
@@ -195,6 +200,7 @@ class SourceCheckpoint:
                 self.counts.skipped_old += 1  # found before the last sync: delivered then
                 return False
         self._seen[key] = dates
+        self._accepted.add(key)
         self.counts.emitted += 1
         return True
 
@@ -219,19 +225,35 @@ class SourceCheckpoint:
                 self._state[FOUND_MARK] = capped
         self._store_seen()
 
+    def finish(self) -> None:
+        """Every sweep of the sync is done: keep only what the next sync reads again."""
+        self._start_zone = (None, None)
+        self._store_seen()
+
+    def _zone_bounds(self) -> tuple[int | None, int | None]:
+        """(doc_date, found) epoch seconds from which posts are read again; None: no zone."""
+        bookmark, mark = self.bookmark, self.found_mark
+        if bookmark is None or mark is None:
+            return None, None
+        return _seconds_of(bookmark - self._lookback), _seconds_of(mark - self._lookback)
+
     def _store_seen(self) -> None:
         """Keep the ids of the boundary zone only: what the next sync will read again."""
-        bookmark, mark = self.bookmark, self.found_mark
-        doc_from = _seconds_of(bookmark - self._lookback) if bookmark else None
-        found_from = _seconds_of(mark - self._lookback) if mark else None
-        zone = {
-            key: dates
-            for key, dates in self._seen.items()
-            if doc_from is None
-            or found_from is None
-            or dates[0] >= doc_from
-            or dates[1] >= found_from
-        }
+        doc_from, found_from = self._zone_bounds()
+        old_doc, old_found = self._start_zone
+
+        def in_zone(dates: list[int]) -> bool:
+            if doc_from is None or found_from is None:
+                return True  # no marks yet: nothing has been read past
+            if dates[0] >= doc_from or dates[1] >= found_from:
+                return True
+            return (
+                old_doc is not None
+                and old_found is not None
+                and (dates[0] >= old_doc or dates[1] >= old_found)
+            )
+
+        zone = {key: dates for key, dates in self._seen.items() if in_zone(dates)}
         if len(zone) > MAX_SEEN:
             newest = sorted(zone.items(), key=lambda item: max(item[1]), reverse=True)
             zone = dict(newest[:MAX_SEEN])

@@ -255,6 +255,8 @@ class SearchResultsStream(_PerSourceStream):
                             yield record
                     checkpoint.window_done(part, catchup=catchup)
                     self._checkpoint()
+        checkpoint.finish()
+        self._checkpoint()
         counts = checkpoint.counts
         self.logger.info(
             "search_results %s: %d post(s) emitted, %d read again and skipped as delivered "
