@@ -61,6 +61,8 @@ class Counts:
     emitted: int = 0
     skipped_seen: int = 0
     skipped_old: int = 0
+    #: Boundary-zone posts beyond MAX_SEEN at the end of the sync (re-emitted if read again).
+    zone_overflow: int = 0
 
 
 class SourceCheckpoint:
@@ -75,8 +77,6 @@ class SourceCheckpoint:
         self._seen: dict[str, list[int]] = {
             str(k): list(v) for k, v in (state.get(SEEN) or {}).items()
         }
-        #: Hashes accepted in this sync: a post read twice in one sync goes out once.
-        self._accepted: set[str] = set()
         #: The zone the previous sync left: this sync's sweeps re-read it, so it is kept
         #: until the sync is done, however far the marks move meanwhile.
         self._start_zone = self._zone_bounds()
@@ -121,12 +121,23 @@ class SourceCheckpoint:
             main_start = max(lower_bound - self._lookback, floor)
         split = main_start if end is None else min(main_start, end)
         found_sweep = found_doc_range = None
+        found_from = self._state.get(CATCHUP_FOUND_FROM)
+        # A catch-up left without its filter (state of an older version) is read as it was.
         use_found = found_filter and self.wants_found_sweep()
-        if use_found and floor < split:
+        use_found = use_found and not (self.catchup and found_from is None)
+        if use_found:
             mark = self.found_mark
             assert mark is not None  # wants_found_sweep
-            found_sweep = Window(mark - self._lookback, None, FOUND)
-            found_doc_range = Window(floor, split)
+            sweep_from = mark - self._lookback
+            if self.catchup:
+                # An interrupted fallback's ranges: the found sweep covers what they would
+                # still emit (posts found since their filter), so the sweeps never overlap.
+                sweep_from = min(sweep_from, parse_timestamp(found_from) or sweep_from)
+                self._set_catchup([])
+                self._state.pop(CATCHUP_FOUND_FROM, None)
+            if floor < split:
+                found_sweep = Window(sweep_from, None, FOUND)
+                found_doc_range = Window(floor, split)
         catchup = self._plan_catchup(tasks, floor, split, read_ranges=not use_found)
         main = Window(main_start, end) if end is None or main_start < end else None
         return Plan(found_sweep, found_doc_range, catchup, main)
@@ -190,7 +201,7 @@ class SourceCheckpoint:
             self._newest_found = found
         key = _id_hash(record.get("id"))
         dates = [_seconds(doc), _seconds(found)]
-        if key in self._seen or key in self._accepted:
+        if key in self._seen:
             self._seen[key] = dates
             self.counts.skipped_seen += 1
             return False
@@ -200,7 +211,6 @@ class SourceCheckpoint:
                 self.counts.skipped_old += 1  # found before the last sync: delivered then
                 return False
         self._seen[key] = dates
-        self._accepted.add(key)
         self.counts.emitted += 1
         return True
 
@@ -254,6 +264,7 @@ class SourceCheckpoint:
             )
 
         zone = {key: dates for key, dates in self._seen.items() if in_zone(dates)}
+        self.counts.zone_overflow = max(0, len(zone) - MAX_SEEN)
         if len(zone) > MAX_SEEN:
             newest = sorted(zone.items(), key=lambda item: max(item[1]), reverse=True)
             zone = dict(newest[:MAX_SEEN])

@@ -18,7 +18,7 @@ from typing_extensions import override
 
 from tap_data365 import normalize
 from tap_data365.api import PROVIDER_PATH
-from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
+from tap_data365.checkpoints import MAX_SEEN, REPLICATION_KEY, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
 from tap_data365.found_filter import found_filter_problem
 from tap_data365.settings import configured_sources
@@ -266,6 +266,14 @@ class SearchResultsStream(_PerSourceStream):
             counts.skipped_seen,
             counts.skipped_old,
         )
+        if counts.zone_overflow:
+            self.logger.warning(
+                "search_results %s: %d posts more than the %d remembered share the boundary "
+                "zone (lookback_minutes); the next sync may emit those again",
+                index,
+                counts.zone_overflow,
+                MAX_SEEN,
+            )
 
     def _page_fetcher(self, index: str) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:

@@ -109,6 +109,21 @@ def test_found_sweep_covers_older_doc_dates_and_reads_no_task_range() -> None:
     assert state["tasks_seen"] == {"t1": "u2"}
 
 
+def test_an_interrupted_fallback_is_taken_over_by_the_found_sweep() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+        "catchup": [["2024-04-30T00:00:00.000000Z", "2024-05-03T00:00:00.000000Z"]],
+        "catchup_found_from": "2025-05-01T00:00:00.000000Z",
+    }
+    plan = checkpoint(state).plan([], start=at("2024-12-31"), floor=at("2024-01-01"))
+    # The sweep starts where the catch-up's filter did: nothing it would emit is missed.
+    assert plan.found_sweep == Window(at("2025-05-01"), None, "content.found")
+    assert plan.catchup == []
+    assert "catchup" not in state
+    assert "catchup_found_from" not in state
+
+
 def test_end_date_bounds_both_sweeps() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-06-01T00:00:00.000000Z",
@@ -198,6 +213,8 @@ def test_boundary_zone_is_remembered_and_bounded() -> None:
     later = format_timestamp(base + dt.timedelta(days=1))
     again.accept({"id": "x", "doc_date": later, "content": {"found": later}}, catchup=False)
     again.window_done(Window(base, None), catchup=False)
+    assert len(state["seen"]) == MAX_SEEN  # kept while this sync may still read them
+    again.finish()
     assert len(state["seen"]) == 1
 
 
