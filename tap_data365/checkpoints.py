@@ -6,10 +6,9 @@ A source's state partition holds, besides the SDK's ``replication_key``/``replic
 - ``found_mark`` (F): the newest ``content.found`` (discovery date) of any post delivered.
   The next sync sweeps ``content.found >= F - lookback`` over ``doc_date < B - lookback``,
   which is where posts collected late (task re-runs, posts without a task) land.
-- ``seen``: the boundary zone, ``{id hash: [doc_date, found] epoch seconds}`` of delivered
-  posts with ``doc_date >= B - lookback`` or ``found >= F - lookback`` — exactly what the
-  next sync reads again — so a re-read post is skipped, not re-emitted. At most
-  ``MAX_SEEN`` entries (the newest); 64-bit hashes of the ids keep it small.
+- ``seen``: the boundary zone (boundary.py): delivered posts with ``doc_date >= B -
+  lookback`` or ``found >= F - lookback`` — exactly what the next sync reads again — so a
+  re-read post is skipped, not re-emitted. At most ``MAX_SEEN`` entries.
 - ``tasks_seen``: ``{task id: updated_at}`` of finished tasks whose posts are covered, for
   the fallback when the server cannot filter on ``content.found``: a task finished since is
   read again over its date range, emitting only posts found since ``catchup_found_from``.
@@ -20,13 +19,12 @@ Bookmarks move only when a window has been read to its end, and a STATE follows 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from tap_data365.boundary import BoundaryZone, Bounds
 from tap_data365.normalize import format_timestamp, is_done, parse_timestamp
 from tap_data365.windows import DOC_DATE, FOUND, Record, Window, merge_ranges, record_date
 
@@ -36,11 +34,8 @@ CATCHUP = "catchup"
 CATCHUP_FOUND_FROM = "catchup_found_from"
 FOUND_MARK = "found_mark"
 SEEN = "seen"
-#: The boundary zone remembered per source; beyond it, re-read posts are re-emitted (counted).
-MAX_SEEN = 2_000
 #: Task dates carry no time zone; widen a task's range so no zone reading loses a post.
 TASK_RANGE_MARGIN = dt.timedelta(days=1)
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -74,12 +69,7 @@ class SourceCheckpoint:
         self._state = state
         self._lookback = lookback
         self._now = now
-        self._seen: dict[str, list[int]] = {
-            str(k): list(v) for k, v in (state.get(SEEN) or {}).items()
-        }
-        #: The zone the previous sync left: this sync's sweeps re-read it, so it is kept
-        #: until the sync is done, however far the marks move meanwhile.
-        self._start_zone = self._zone_bounds()
+        self.zone = BoundaryZone(state.get(SEEN), self._zone_bounds())
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
@@ -199,10 +189,8 @@ class SourceCheckpoint:
             self._newest_doc = doc
         if found is not None and (self._newest_found is None or found > self._newest_found):
             self._newest_found = found
-        key = _id_hash(record.get("id"))
-        dates = [_seconds(doc), _seconds(found)]
-        if key in self._seen:
-            self._seen[key] = dates
+        doc_id = str(record.get("id"))
+        if self.zone.seen(doc_id, (doc, found)):
             self.counts.skipped_seen += 1
             return False
         if catchup and found is not None:
@@ -210,7 +198,7 @@ class SourceCheckpoint:
             if found_from is not None and found < found_from:
                 self.counts.skipped_old += 1  # found before the last sync: delivered then
                 return False
-        self._seen[key] = dates
+        self.zone.add(doc_id, (doc, found))
         self.counts.emitted += 1
         return True
 
@@ -237,39 +225,18 @@ class SourceCheckpoint:
 
     def finish(self) -> None:
         """Every sweep of the sync is done: keep only what the next sync reads again."""
-        self._start_zone = (None, None)
-        self._store_seen()
+        self._store_seen(final=True)
 
-    def _zone_bounds(self) -> tuple[int | None, int | None]:
-        """(doc_date, found) epoch seconds from which posts are read again; None: no zone."""
+    def _zone_bounds(self) -> Bounds:
+        """Where the next sync's sweeps start re-reading (None: no marks yet)."""
         bookmark, mark = self.bookmark, self.found_mark
         if bookmark is None or mark is None:
-            return None, None
-        return _seconds_of(bookmark - self._lookback), _seconds_of(mark - self._lookback)
+            return None
+        return format_timestamp(bookmark - self._lookback), format_timestamp(mark - self._lookback)
 
-    def _store_seen(self) -> None:
-        """Keep the ids of the boundary zone only: what the next sync will read again."""
-        doc_from, found_from = self._zone_bounds()
-        old_doc, old_found = self._start_zone
-
-        def in_zone(dates: list[int]) -> bool:
-            if doc_from is None or found_from is None:
-                return True  # no marks yet: nothing has been read past
-            if dates[0] >= doc_from or dates[1] >= found_from:
-                return True
-            return (
-                old_doc is not None
-                and old_found is not None
-                and (dates[0] >= old_doc or dates[1] >= old_found)
-            )
-
-        zone = {key: dates for key, dates in self._seen.items() if in_zone(dates)}
-        self.counts.zone_overflow = max(0, len(zone) - MAX_SEEN)
-        if len(zone) > MAX_SEEN:
-            newest = sorted(zone.items(), key=lambda item: max(item[1]), reverse=True)
-            zone = dict(newest[:MAX_SEEN])
-        self._seen = zone
-        self._state[SEEN] = dict(sorted(zone.items()))
+    def _store_seen(self, *, final: bool = False) -> None:
+        self._state[SEEN] = self.zone.store(self._zone_bounds(), final=final)
+        self.counts.zone_overflow = self.zone.overflow
 
     def _set_catchup(self, windows: list[Window]) -> None:
         if windows:
@@ -278,24 +245,6 @@ class SourceCheckpoint:
             ]
         else:
             self._state.pop(CATCHUP, None)
-
-
-def _id_hash(doc_id: object) -> str:
-    """64 bits of the id: 11 characters, collisions negligible within a zone of 2,000."""
-    digest = hashlib.blake2b(str(doc_id).encode(), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def _seconds(value: str | None) -> int:
-    """A fixed-width UTC timestamp → epoch seconds (0 when absent: outside every zone)."""
-    if not value:
-        return 0
-    # Every post passes through here: the fixed-width format needs no general parser.
-    return _seconds_of(dt.datetime.fromisoformat(value[:19]).replace(tzinfo=dt.UTC))
-
-
-def _seconds_of(moment: dt.datetime) -> int:
-    return int((moment - _EPOCH).total_seconds())
 
 
 def _task_range(task: Mapping[str, Any]) -> tuple[dt.datetime, dt.datetime] | None:

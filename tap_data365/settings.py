@@ -104,8 +104,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=60,
         title="Lookback (minutes)",
-        description="Each incremental sync re-reads this many minutes before the bookmark, "
-        "for posts indexed late.",
+        description="Each incremental sync re-reads this many minutes before the bookmark and "
+        "before the newest discovery date, for posts indexed late; posts already delivered "
+        "are skipped, not emitted again.",
     ),
     th.Property(
         "max_concurrency",

@@ -18,7 +18,8 @@ from typing_extensions import override
 
 from tap_data365 import normalize
 from tap_data365.api import PROVIDER_PATH
-from tap_data365.checkpoints import MAX_SEEN, REPLICATION_KEY, SourceCheckpoint
+from tap_data365.boundary import MAX_SEEN
+from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
 from tap_data365.found_filter import found_filter_problem
 from tap_data365.settings import configured_sources

@@ -231,3 +231,23 @@ def test_end_date_backfill_delivers_exactly_its_range_then_hands_over(
     after = {i for i, d in truth.items() if d >= "2024-03-01"}
     assert set(backfill.ids()) | set(rest.ids()) == after
     assert not set(backfill.ids()) & set(rest.ids())
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"end_date": "next spring"}, "setting end_date is not a date-time"),
+        (
+            {"start_date": "2024-06-01T00:00:00Z", "end_date": "2024-06-01T00:00:00Z"},
+            "setting end_date must be later than start_date",
+        ),
+    ],
+)
+def test_a_bad_end_date_is_one_line_and_no_request(
+    emu: Emulator, tmp_path: Path, bounds: dict[str, str], message: str
+) -> None:
+    result = run_tap(tmp_path, config_for(emu, **bounds))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert emu.requests == []

@@ -11,7 +11,8 @@ import pytest
 import requests
 from support import API_KEY
 
-from tap_data365.checkpoints import MAX_SEEN, Plan, SourceCheckpoint
+from tap_data365.boundary import MAX_SEEN
+from tap_data365.checkpoints import Plan, SourceCheckpoint
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import format_timestamp
 from tap_data365.windows import Window, WindowReader, combine_query, merge_ranges
