@@ -73,6 +73,7 @@ class SourceCheckpoint:
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
+        self._catchup_found: str | None = None
 
     @property
     def bookmark(self) -> dt.datetime | None:
@@ -208,8 +209,16 @@ class SourceCheckpoint:
         newest_found, self._newest_found = self._newest_found, None
         if catchup:
             self._set_catchup(_subtract(self.catchup, window))
+            # The found mark waits for the whole catch-up: while it is pending, the zone must
+            # keep what it delivered (found since its filter), in case another sync resumes it.
+            if newest_found is not None and (
+                self._catchup_found is None or newest_found > self._catchup_found
+            ):
+                self._catchup_found = newest_found
+            newest_found = None
             if not self.catchup:
                 self._state.pop(CATCHUP_FOUND_FROM, None)
+                newest_found, self._catchup_found = self._catchup_found, None
         elif window.field == DOC_DATE:
             current = self._state.get("replication_key_value")
             if newest_doc is not None and (current is None or newest_doc > current):

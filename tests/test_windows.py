@@ -196,6 +196,28 @@ def test_fallback_rereads_a_rerun_task_but_emits_only_posts_found_since() -> Non
     assert (check.counts.emitted, check.counts.skipped_old, check.counts.skipped_seen) == (1, 1, 1)
 
 
+def test_found_mark_waits_for_the_whole_catchup() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+        "catchup": [["2024-04-01T00:00:00.000000Z", "2024-06-01T00:00:00.000000Z"]],
+        "catchup_found_from": "2025-05-31T23:00:00.000000Z",
+    }
+    check = checkpoint(state)
+    plan = check.plan([], start=at("2024-12-31"), floor=at("2024-01-01"), found_filter=False)
+    new = {"id": "n", "doc_date": "2024-04-02T00:00:00.000000Z",
+           "content": {"found": "2025-07-01T00:00:00Z"}}  # fmt: skip
+    assert check.accept(new, catchup=True)
+    check.window_done(Window(at("2024-04-01"), at("2024-05-01")), catchup=True)
+    # Half the range is read: a resumed sync filters and skips exactly as this one did.
+    assert state["found_mark"] == "2025-06-01T00:00:00.000000Z"
+    assert state["catchup_found_from"] == "2025-05-31T23:00:00.000000Z"
+    assert len(state["seen"]) == 1
+    check.window_done(Window(at("2024-05-01"), plan.catchup[0].end), catchup=True)
+    assert state["found_mark"] == "2025-07-01T00:00:00.000000Z"
+    assert "catchup" not in state
+
+
 def test_boundary_zone_is_remembered_and_bounded() -> None:
     state: dict[str, Any] = {}
     check = checkpoint(state)
