@@ -11,7 +11,8 @@ sync's final STATE, after adding new posts the way they appear in practice:
   also on a server that ignores ``content.found`` ranges and on one that matches nothing on
   them (the fallback through task ranges);
 - ``arrivals``: 10 posts dated in the 5 minutes after the previous ones, before every sync;
-- ``untasked``: 40 posts dated months back appear without any task.
+- ``untasked``: 40 posts dated months back appear without any task (also once on a server
+  that ignores ``content.found`` ranges, where the fallback cannot see them).
 
 For every incremental sync it prints the new posts, the records emitted, the search
 requests, the STATE messages and the final state's size; for the full sync the largest
@@ -100,9 +101,11 @@ def repeating(workdir: Path, rounds: int, found_ranges: str) -> list[Sync]:
         return results
 
 
-def arriving(workdir: Path, rounds: int, kind: str) -> list[Sync]:
+def arriving(workdir: Path, rounds: int, kind: str, found_ranges: str = "honour") -> list[Sync]:
     with Emulator(EmulatorConfig(api_key=API_KEY)) as emu:
         _, state = run_sync(emu, workdir, None, "full sync", emu.post_count(SOURCE))
+        emu.configure(found_ranges=found_ranges)
+        label = kind if found_ranges == "honour" else f"{kind}, {found_ranges}"
         results = []
         clock = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
         for _ in range(rounds):
@@ -112,7 +115,7 @@ def arriving(workdir: Path, rounds: int, kind: str) -> list[Sync]:
             else:
                 count, first, last = 40, dt.datetime(2024, 3, 1), dt.datetime(2024, 4, 30)
             emu.add_posts(SOURCE, count, first.isoformat(), last.isoformat())
-            result, state = run_sync(emu, workdir, state, kind, count)
+            result, state = run_sync(emu, workdir, state, label, count)
             results.append(result)
         return results
 
@@ -132,6 +135,8 @@ def main() -> None:
             results.extend(runs if mode == "honour" else runs[1:])
         results.extend(arriving(workdir, args.rounds, "arrivals"))
         results.extend(arriving(workdir, args.rounds, "untasked"))
+        # The fallback's documented limit: no task finished, so nothing reads those dates.
+        results.extend(arriving(workdir, 1, "untasked", "ignore"))
     print("| scenario | new posts | records emitted | search requests | STATEs | "
           "max posts between STATEs | state bytes | boundary ids | fallback warning |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
