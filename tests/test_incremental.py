@@ -251,3 +251,30 @@ def test_a_bad_end_date_is_one_line_and_no_request(
     assert "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
     assert emu.requests == []
+
+
+def test_a_discovery_sweep_past_the_10000_result_window_is_split(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    first, _ = sync(emu, tmp_path, None, "first")
+    for _ in range(11):  # 11,000 posts found at 11 moments, all dated long before the bookmark
+        emu.add_posts(BIG, 1_000, "2024-05-01", "2024-05-31")
+    result, searches = sync(emu, tmp_path, first.final_state, "many")
+    assert len(set(result.ids())) == len(result.ids()) == 11_000
+    assert not set(result.ids()) & set(first.ids())
+    assert searches < 11_000 / 100 * 2  # the found windows were split, not re-read whole
+
+
+def test_repeating_task_with_every_emulator_switch_on(emu: Emulator, tmp_path: Path) -> None:
+    """Faults, another result order, a total in responses, list lag, a finished spelling."""
+    task_id = repeating_task(emu)
+    emu.configure(fault_rate=0.1, fault_kinds=["429", "503", "drop"], retry_after=0,
+                  search_order="doc_date_desc", honour_sort=False, include_total=True,
+                  finish_status="finished", list_status_lag=True)  # fmt: skip
+    first, _ = sync(emu, tmp_path, None, "first", max_retries=10)
+    assert len(set(first.ids())) == HISTORY
+    added = rerun(emu, task_id)
+    result, _ = sync(emu, tmp_path, first.final_state, "rerun", max_retries=10)
+    assert len(result.ids()) == added
+    answered = [r for r in emu.requests if r.path.startswith("/api/search") and r.status == 200]
+    assert len(answered) <= 10
