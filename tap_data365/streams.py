@@ -19,7 +19,7 @@ from typing_extensions import override
 from tap_data365 import normalize
 from tap_data365.api import PROVIDER_PATH
 from tap_data365.boundary import MAX_SEEN
-from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
+from tap_data365.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
 from tap_data365.found_filter import found_filter_problem
 from tap_data365.settings import configured_sources
@@ -206,19 +206,9 @@ class SearchResultsStream(_PerSourceStream):
         )
         base_query = str(self.config.get("search_query") or "*")
         fetch_page = self._page_fetcher(index)
-        found_filter = True
-        if checkpoint.wants_found_sweep():
-            problem = found_filter_problem(fetch_page, base_query, now)
-            if problem is not None:
-                found_filter = False
-                self.logger.warning(
-                    "search_results: the Datastreamer API does not filter %s on content.found "
-                    "(%s): posts collected late are found through finished tasks' date ranges "
-                    "instead, which are read again whole (only posts found since the last "
-                    "sync are emitted)",
-                    index,
-                    problem,
-                )
+        found_filter = checkpoint.wants_found_sweep() and self._found_filter_works(
+            index, fetch_page, base_query, now
+        )
         plan = checkpoint.plan(
             catalog.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
             start=self.get_starting_timestamp(context),
@@ -258,7 +248,25 @@ class SearchResultsStream(_PerSourceStream):
                     self._checkpoint()
         checkpoint.finish()
         self._checkpoint()
-        counts = checkpoint.counts
+        self._report(index, checkpoint.counts)
+
+    def _found_filter_works(
+        self, index: str, fetch_page: PageFetcher, base_query: str, now: dt.datetime
+    ) -> bool:
+        """Checked every sync; a server that fails the check gets the task-range fallback."""
+        problem = found_filter_problem(fetch_page, base_query, now)
+        if problem is None:
+            return True
+        self.logger.warning(
+            "search_results: the Datastreamer API does not filter %s on content.found (%s): "
+            "posts collected late are found through finished tasks' date ranges instead, "
+            "which are read again whole (only posts found since the last sync are emitted)",
+            index,
+            problem,
+        )
+        return False
+
+    def _report(self, index: str, counts: Counts) -> None:
         self.logger.info(
             "search_results %s: %d post(s) emitted, %d read again and skipped as delivered "
             "(boundary zone), %d skipped as found before the last sync",
