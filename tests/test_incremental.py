@@ -278,3 +278,21 @@ def test_repeating_task_with_every_emulator_switch_on(emu: Emulator, tmp_path: P
     assert len(result.ids()) == added
     answered = [r for r in emu.requests if r.path.startswith("/api/search") and r.status == 200]
     assert len(answered) <= 10
+
+
+def test_a_state_from_before_the_found_mark_migrates_in_one_sync(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    task_id = repeating_task(emu)
+    first, _ = sync(emu, tmp_path, None, "first")
+    old = json.loads(json.dumps(first.final_state))
+    for key in ("found_mark", "seen"):
+        partition(old).pop(key)  # what the previous version of the tap wrote
+    added = rerun(emu, task_id)
+    migrated, _ = sync(emu, tmp_path, old, "migrated")
+    assert len(set(migrated.ids()) - set(first.ids())) == added  # through the task's range
+    assert "found_mark" in partition(migrated.final_state)
+    added = rerun(emu, task_id)
+    after, searches = sync(emu, tmp_path, migrated.final_state, "after")
+    assert len(after.ids()) == added
+    assert searches <= 10
