@@ -32,6 +32,8 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "finish_status": ("complete", "finished", "alternate"),
     "fail_status": ("failed", "fail"),
     "search_order": ("relevance", "doc_date_desc", "doc_date_asc"),
+    "found_ranges": ("honour", "ignore", "match_none"),
+    "doc_date_ranges": ("honour", "ignore"),
 }
 
 
@@ -66,12 +68,19 @@ class EmulatorConfig:
     fail_status: str = "failed"
     list_status_lag: bool = True
     posts_per_task: int = 300
+    #: Posts a re-run of a finished task adds (a repeating task finds a few new ones).
+    rerun_posts: int = 30
 
     # -- search
     include_total: bool = False
     include_search_after: bool = True
     search_order: str = "relevance"
     honour_sort: bool = True
+    #: How a range on ``content.found`` is treated: honoured, ignored (matches every post)
+    #: or matching nothing; Datastreamer does not document that the field is filterable.
+    found_ranges: str = "honour"
+    #: "ignore": a ``doc_date`` range matches every post (a server the tap must refuse).
+    doc_date_ranges: str = "honour"
 
     # -- faults
     latency_ms: float = 0.0
@@ -97,8 +106,9 @@ class EmulatorConfig:
         if not 0.0 <= self.fault_rate <= 1.0:
             msg = "fault_rate must be within 0..1"
             raise ValueError(msg)
-        if self.polls_to_finish < 1 or self.posts_per_task < 0 or self.scale < 0:
-            msg = "polls_to_finish must be >= 1, posts_per_task and scale >= 0"
+        if (self.polls_to_finish < 1 or self.posts_per_task < 0 or self.rerun_posts < 0
+                or self.scale < 0):  # fmt: skip
+            msg = "polls_to_finish must be >= 1, posts_per_task, rerun_posts and scale >= 0"
             raise ValueError(msg)
         if self.latency_ms < 0 or self.retry_after < 0:
             msg = "latency_ms and retry_after must be >= 0"

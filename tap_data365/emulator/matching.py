@@ -45,6 +45,41 @@ class Window:
 
 
 @dataclasses.dataclass(frozen=True)
+class RangeModes:
+    """How ranges on ``content.found`` and on ``doc_date`` are treated (config switches):
+    "honour", "ignore" (the clause matches every post) or "match_none"."""
+
+    found: str = "honour"
+    doc_date: str = "honour"
+
+
+HONOUR_RANGES = RangeModes()
+_NOTHING = lucene.Not(lucene.MatchAll())
+
+
+def apply_range_modes(node: lucene.Node, modes: RangeModes) -> lucene.Node:
+    """The query as a server with these range habits evaluates it."""
+    if modes == HONOUR_RANGES:
+        return node
+    if isinstance(node, lucene.Range):
+        mode = modes.found if node.field == "content.found" else None
+        if node.field in _WINDOW_FIELDS:
+            mode = modes.doc_date
+        if mode == "ignore":
+            return lucene.MatchAll()
+        if mode == "match_none":
+            return _NOTHING
+        return node
+    if isinstance(node, lucene.And):
+        return lucene.And(tuple(apply_range_modes(c, modes) for c in node.children))
+    if isinstance(node, lucene.Or):
+        return lucene.Or(tuple(apply_range_modes(c, modes) for c in node.children))
+    if isinstance(node, lucene.Not):
+        return lucene.Not(apply_range_modes(node.child, modes))
+    return node
+
+
+@dataclasses.dataclass(frozen=True)
 class Plan:
     window: Window
     predicate: Predicate | None  # None: every post in the window matches

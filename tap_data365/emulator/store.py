@@ -21,6 +21,7 @@ class Indexes:
         self._lock = threading.Lock()
         #: Bumped whenever posts are added: cached search results keyed on it go stale.
         self.version = 0
+        self._batches = 0  # numbers the batches of posts added without a task
 
     @staticmethod
     def index_name(source: str) -> str:
@@ -73,3 +74,13 @@ class Indexes:
         with self._lock:
             self.version += 1
         return count
+
+    def add_untasked_posts(
+        self, source: str, count: int, from_date: str, to_date: str, found: str
+    ) -> int:
+        """Posts that appear without a task: ``content.found_by`` is null."""
+        with self._lock:
+            self._batches += 1
+            batch = self._batches
+        pseudo = {"id": None, "value": "untasked", "from_date": from_date, "to_date": to_date}
+        return self.add_task_posts(source, pseudo, batch, count, found)
