@@ -168,7 +168,7 @@ class Emulator:
     def add_posts(self, source: str, count: int, from_date: str, to_date: str) -> int:
         """Make ``count`` posts dated in [from_date, to_date] searchable without any task
         (indexing delays, a task removed before the tap saw it): found now, found_by null."""
-        if source not in KNOWN_SOURCES:
+        if source not in SOURCES:
             msg = f"unknown source: {source}"
             raise ValueError(msg)
         return self.indexes.add_untasked_posts(source, count, from_date, to_date, iso_now())
