@@ -18,15 +18,19 @@ import requests
 
 from tap_data365 import normalize
 from tap_data365.errors import (
+    MAX_RETRY_WAIT_SECONDS,
     RETRIABLE_EXCEPTIONS,
     RETRIABLE_STATUSES,
     ApiResponseError,
     Data365Error,
+    RetryWaitTooLongError,
     UnknownSourceError,
     backoff_waits,
     error_for_response,
     next_retry_wait,
+    redirect_error,
 )
+from tap_data365.http_body import read_within
 
 TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
 PROVIDER_PATH = "/api/data-providers/data365"
@@ -69,11 +73,13 @@ class Data365Api:
         *,
         timeout: float = 60.0,
         max_retries: int = 8,
+        max_wait: float = MAX_RETRY_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._base = api_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
+        self._max_wait = max_wait
         self._sleep = sleep
         self._session = requests.Session()
         # The key lives in the session headers only; no message below reads them.
@@ -203,8 +209,19 @@ class Data365Api:
         while True:
             attempt += 1
             self.stats.count(method)
+            started = time.monotonic()
             try:
-                response = self._session.request(method, url, json=body, timeout=self._timeout)
+                # Redirects are never followed: the apikey header (and the token in a PUT
+                # body) would go along to wherever they point.
+                response = self._session.request(
+                    method,
+                    url,
+                    json=body,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                read_within(response, started + self._timeout)  # bounds a dripping body
             except RETRIABLE_EXCEPTIONS as exc:
                 message = (
                     f"no answer from the Datastreamer API while {what} "
@@ -221,9 +238,15 @@ class Data365Api:
                     f"request failed while {what} ({type(exc).__name__})"
                 ) from None
             status = response.status_code
+            if 300 <= status < 400:
+                raise redirect_error(response, what)
             retriable = status in (RETRIABLE_STATUSES if idempotent else _NOT_PROCESSED_STATUSES)
             if retriable and attempt <= self._max_retries:
-                self._sleep(next_retry_wait(response, waits))
+                try:
+                    wait = next_retry_wait(response, waits, self._max_wait)
+                except RetryWaitTooLongError as exc:
+                    raise ApiResponseError(exc.explain(what)) from None
+                self._sleep(wait)
                 continue
             if status >= 400:
                 error = self._error(response, what, source, task_id)

@@ -20,6 +20,8 @@ from tap_data365 import normalize
 from tap_data365.api import PROVIDER_PATH
 from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
+from tap_data365.errors import ConfigError
+from tap_data365.odd_hits import OddHits
 from tap_data365.settings import configured_sources
 from tap_data365.windows import Record, WindowReader
 
@@ -61,7 +63,13 @@ class SourceCatalog:
         configured = configured_sources(self._tap.config)
         if configured is not None:
             return configured
-        return [record["name"] for record in self.records()]
+        connected = [record["name"] for record in self.records()]
+        if not connected:
+            raise ConfigError(
+                "no Data365 sub-source is connected to this Datastreamer account, so there is "
+                "nothing to sync: connect one (see tap-data365 setup) or set sources"
+            )
+        return connected
 
     @functools.lru_cache(maxsize=64)  # noqa: B019
     def tasks(self, source: str) -> list[dict[str, Any]]:
@@ -207,6 +215,8 @@ class SearchResultsStream(_PerSourceStream):
         )
         self._checkpoint()  # the plan is durable before anything is read
 
+        odd = OddHits()
+
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
             body = {
                 "query": {"from": offset, "size": size, "query": query, "data_sources": [index]}
@@ -214,7 +224,8 @@ class SearchResultsStream(_PerSourceStream):
             payload = self.request_json(
                 "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
             )
-            return [normalize.search_record(raw, index) for raw in normalize.search_hits(payload)]
+            hits = normalize.search_hits(payload)
+            return [normalize.search_record(raw, index, odd) for raw in hits]
 
         reader = WindowReader(
             fetch_page,
@@ -235,9 +246,15 @@ class SearchResultsStream(_PerSourceStream):
                 yield record
             checkpoint.window_done(completed.window, newest)
             self._checkpoint()
+        for warning in odd.warnings(index):
+            self.logger.warning(warning)
 
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,
         and our changes (plan, empty windows) do not count as records."""
+        if self.get_batch_config(self.config):
+            # BATCH mode: the records read so far may sit in a batch file not yet announced;
+            # the SDK writes STATE right after each BATCH message, never ahead of it.
+            return
         self.state_manager.is_flushed = False
         self._write_state_message()
