@@ -112,7 +112,9 @@ def _check_partition(place: str, part: Any) -> str | None:
     if not isinstance(context, Mapping):
         return f"{place}.context must be an object"
     for key, check in PARTITION_KEYS.items():
-        problem = check(part.get(key))
+        if part.get(key) is None:
+            continue  # absent (or null): nothing stored yet
+        problem = check(part[key])
         if problem:
             return f"{place}.{key} {problem}"
     return None
