@@ -14,6 +14,8 @@ import threading
 from typing import Any, TextIO
 
 MASK = "***"
+#: Shorter values are not masked: replacing every "ab" would garble the output for nothing.
+MIN_LENGTH = 4
 _lock = threading.Lock()
 _secrets: list[str] = []
 
@@ -26,7 +28,7 @@ def register(*values: object) -> None:
                 continue
             # A key read with a trailing newline appears escaped in repr()-based messages.
             for form in {value, value.strip(), repr(value)[1:-1], repr(value.strip())[1:-1]}:
-                if form and form not in _secrets:
+                if len(form) >= MIN_LENGTH and form not in _secrets:
                     _secrets.append(form)
         _secrets.sort(key=len, reverse=True)  # longest first: no partial masks
 
