@@ -75,11 +75,14 @@ class Data365Api:
         max_retries: int = 8,
         max_wait: float = MAX_RETRY_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
         self._max_wait = max_wait
+        #: Told one line per retry (what failed, what was being done, the wait).
+        self._on_retry = on_retry or (lambda line: None)
         self._sleep = sleep
         self._session = requests.Session()
         # The key lives in the session headers only; no message below reads them.
@@ -231,7 +234,7 @@ class Data365Api:
                     raise RetryUnsafeError(message) from None
                 if attempt > self._max_retries:
                     raise ApiResponseError(message) from None
-                self._sleep(next(waits))
+                self._retry(type(exc).__name__, what, attempt, next(waits))
                 continue
             except requests.RequestException as exc:
                 raise ApiResponseError(
@@ -246,7 +249,7 @@ class Data365Api:
                     wait = next_retry_wait(response, waits, self._max_wait)
                 except RetryWaitTooLongError as exc:
                     raise ApiResponseError(exc.explain(what)) from None
-                self._sleep(wait)
+                self._retry(f"HTTP {status}", what, attempt, wait)
                 continue
             if status >= 400:
                 error = self._error(response, what, source, task_id)
@@ -254,6 +257,13 @@ class Data365Api:
                     raise RetryUnsafeError(str(error))
                 raise error
             return _decode(response, what)
+
+    def _retry(self, cause: str, what: str, attempt: int, wait: float) -> None:
+        self._on_retry(
+            f"retrying after {cause} while {what} (attempt {attempt} of "
+            f"{self._max_retries + 1}), waiting {wait:.1f} s"
+        )
+        self._sleep(wait)
 
     def _error(
         self, response: requests.Response, what: str, source: str | None, task_id: str | None

@@ -79,6 +79,8 @@ def make_api(config: dict[str, Any]) -> Data365Api:
         timeout=float(config["request_timeout"]),
         max_retries=int(config["max_retries"]),
         max_wait=float(config["max_retry_wait"]),
+        # A long Retry-After would otherwise look like a hang.
+        on_retry=lambda line: Output().err(f"{PROG}: {line}"),
     )
 
 

@@ -77,3 +77,13 @@ def test_setup_request_timeout_bounds_a_dripping_body(
     assert done.returncode == 1
     assert "Timeout" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_setup_says_when_it_waits_to_retry(server: HostileServer, tmp_path: Path) -> None:
+    later = Reply(429, {"message": "later"}, {"Retry-After": "0"})
+    server.route("PUT", TOKEN_PATH, later, Reply(400, {"message": "no"}))
+    done = setup(tmp_path, server)
+    assert done.returncode == 1
+    retries = [line for line in done.stderr.splitlines() if "retrying" in line]
+    assert len(retries) == 1, done.stderr
+    assert "HTTP 429 while registering the Data365 token" in retries[0]
