@@ -8,6 +8,8 @@ problem as one line naming the setting.
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +19,7 @@ import jsonschema
 from singer_sdk import typing as th
 
 from tap_data365.errors import ConfigError
-from tap_data365.normalize import KNOWN_SOURCES, parse_timestamp
+from tap_data365.normalize import KNOWN_SOURCES, format_timestamp, parse_timestamp
 
 DEFAULT_API_URL = "https://api.platform.datastreamer.io"
 MAX_PAGE_SIZE = 100
@@ -131,7 +133,27 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Retries of a request after 429, 5xx or a dropped connection, with "
         "exponential backoff, jitter and `Retry-After`.",
     ),
+    th.Property(
+        "max_retry_wait",
+        th.NumberType,
+        default=120,
+        title="Longest retry wait (seconds)",
+        description="The longest `Retry-After` the tap and `setup` accept; an API asking to "
+        "wait longer stops the run at once with one line naming the wait it asked for.",
+    ),
 ).to_dict()
+
+#: Settings the Singer SDK adds to every tap (BATCH, stream maps, flattening).
+SDK_SETTINGS = (
+    "batch_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "stream_map_config",
+    "stream_maps",
+)
 
 _INTEGER_RANGES = {
     "page_size": (1, MAX_PAGE_SIZE),
@@ -147,8 +169,16 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
     ``skip_tasks``: the setup command validates ``tasks`` itself, reporting every problem.
     """
     api_key = config.get("api_key")
-    if not isinstance(api_key, str) or not api_key.strip():
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
+    if not api_key or not api_key.strip():
         raise ConfigError("setting api_key is required (the Datastreamer API key)")
+    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
+        # Sent as a header: a newline copied with the key would fail deep inside http.client.
+        raise ConfigError(
+            "setting api_key contains spaces, line breaks or control characters "
+            "(check for a trailing newline)"
+        )
     check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start_date = config.get("start_date")
     if start_date not in (None, ""):
@@ -178,9 +208,12 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
             raise ConfigError(
                 f"setting {name} must be an integer from {low} to {high}, got {value!r}"
             )
-    timeout = config.get("request_timeout")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ConfigError(f"setting request_timeout must be a positive number, got {timeout!r}")
+    for name in ("request_timeout", "max_retry_wait"):
+        number = config.get(name)
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int | float) or number <= 0
+        ):
+            raise ConfigError(f"setting {name} must be a positive number, got {number!r}")
     query = config.get("search_query")
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
@@ -251,3 +284,25 @@ def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
     if not sources:
         return None
     return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))
+
+
+def settings_warnings(config: Mapping[str, Any]) -> list[str]:
+    """Settings that are accepted but probably not what the user meant, one line each."""
+    known = [*CONFIG_SCHEMA["properties"], *SDK_SETTINGS]
+    warnings = []
+    for name in config:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"setting {name} is not a setting of tap-data365 and is ignored{hint}")
+    try:
+        start = parse_timestamp(config.get("start_date"))
+    except ValueError:
+        start = None  # check_settings reports it
+    if start is not None and start > dt.datetime.now(dt.UTC):
+        warnings.append(
+            f"setting start_date {format_timestamp(start)} is in the future: "
+            "no post is read until then"
+        )
+    return warnings

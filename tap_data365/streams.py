@@ -21,7 +21,9 @@ from tap_data365.api import PROVIDER_PATH
 from tap_data365.boundary import MAX_SEEN
 from tap_data365.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
+from tap_data365.errors import ConfigError
 from tap_data365.found_filter import found_filter_problem
+from tap_data365.odd_hits import OddHits
 from tap_data365.settings import configured_sources
 from tap_data365.windows import PageFetcher, Record, Window, WindowReader, chunks
 
@@ -63,7 +65,13 @@ class SourceCatalog:
         configured = configured_sources(self._tap.config)
         if configured is not None:
             return configured
-        return [record["name"] for record in self.records()]
+        connected = [record["name"] for record in self.records()]
+        if not connected:
+            raise ConfigError(
+                "no Data365 sub-source is connected to this Datastreamer account, so there is "
+                "nothing to sync: connect one (see tap-data365 setup) or set sources"
+            )
+        return connected
 
     @functools.lru_cache(maxsize=64)  # noqa: B019
     def tasks(self, source: str) -> list[dict[str, Any]]:
@@ -205,7 +213,8 @@ class SearchResultsStream(_PerSourceStream):
             now=now,
         )
         base_query = str(self.config.get("search_query") or "*")
-        fetch_page = self._page_fetcher(index)
+        odd = OddHits()
+        fetch_page = self._page_fetcher(index, odd)
         found_filter = checkpoint.wants_found_sweep() and self._found_filter_works(
             index, fetch_page, base_query, now
         )
@@ -249,6 +258,8 @@ class SearchResultsStream(_PerSourceStream):
         checkpoint.finish()
         self._checkpoint()
         self._report(index, checkpoint.counts)
+        for warning in odd.warnings(index):
+            self.logger.warning(warning)
 
     def _found_filter_works(
         self, index: str, fetch_page: PageFetcher, base_query: str, now: dt.datetime
@@ -284,7 +295,7 @@ class SearchResultsStream(_PerSourceStream):
                 MAX_SEEN,
             )
 
-    def _page_fetcher(self, index: str) -> PageFetcher:
+    def _page_fetcher(self, index: str, odd: OddHits) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
             body = {
                 "query": {"from": offset, "size": size, "query": query, "data_sources": [index]}
@@ -292,12 +303,17 @@ class SearchResultsStream(_PerSourceStream):
             payload = self.request_json(
                 "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
             )
-            return [normalize.search_record(raw, index) for raw in normalize.search_hits(payload)]
+            hits = normalize.search_hits(payload)
+            return [normalize.search_record(raw, index, odd) for raw in hits]
 
         return fetch_page
 
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,
         and our changes (plan, empty windows) do not count as records."""
+        if self.get_batch_config(self.config):
+            # BATCH mode: the records read so far may sit in a batch file not yet announced;
+            # the SDK writes STATE right after each BATCH message, never ahead of it.
+            return
         self.state_manager.is_flushed = False
         self._write_state_message()
