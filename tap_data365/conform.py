@@ -115,53 +115,31 @@ def _to_string_list(value: object) -> tuple[Any, bool]:
     return _fail(value)
 
 
-def _is_string_list(value: object) -> bool:
-    return type(value) is list and all(type(item) is str for item in value)
+# How a value of an accepted type is checked further (most need no more than its type).
+_PLAIN, _STRINGS, _TIMESTAMP, _DATE = range(4)
 
-
-#: (JSON type, format) → (types accepted as they are, converter); None: always convert.
-_KINDS: dict[tuple[str, str | None], tuple[tuple[type, ...] | None, Converter]] = {
-    ("integer", None): ((int,), _to_int),
-    ("number", None): ((int, float), _to_number),
-    ("boolean", None): ((bool,), _to_bool),
-    ("string", None): ((str,), _to_string),
-    ("string", "date-time"): (None, _to_datetime),
-    ("string", "date"): (None, _to_date),
-    ("object", None): ((dict,), _fail),
+#: (JSON type, format) → (types that may be taken as they are, further check, converter).
+_KINDS: dict[tuple[str, str | None], tuple[tuple[type, ...], int, Converter]] = {
+    ("integer", None): ((int,), _PLAIN, _to_int),
+    ("number", None): ((int, float), _PLAIN, _to_number),
+    ("boolean", None): ((bool,), _PLAIN, _to_bool),
+    ("string", None): ((str,), _PLAIN, _to_string),
+    ("string", "date-time"): ((str,), _TIMESTAMP, _to_datetime),
+    ("string", "date"): ((str,), _DATE, _to_date),
+    ("object", None): ((dict,), _PLAIN, _fail),
+    ("array", None): ((list,), _STRINGS, _to_string_list),
 }
 
 
-class _Field:
-    __slots__ = ("convert", "is_list", "ok_types")
-
-    def __init__(
-        self, ok_types: tuple[type, ...] | None, convert: Converter, *, is_list: bool
-    ) -> None:
-        self.ok_types = ok_types
-        self.convert = convert
-        self.is_list = is_list
-
-    def accepts(self, value: object) -> bool:
-        if self.is_list:
-            return _is_string_list(value)
-        return self.ok_types is not None and type(value) in self.ok_types
-
-
-def _field_plan(prop: Mapping[str, Any]) -> _Field | None:
+def _field_plan(prop: Mapping[str, Any]) -> tuple[tuple[type, ...], int, Converter] | None:
     types = prop.get("type", [])
     kinds = [t for t in ([types] if isinstance(types, str) else types) if t != "null"]
     if len(kinds) != 1:
         return None  # untyped or a union: taken as sent
-    if kinds[0] == "array":
-        items = prop.get("items", {})
-        is_strings = items.get("type") == "string"
-        return _Field(None, _to_string_list, is_list=True) if is_strings else None
-    found = _KINDS.get((kinds[0], prop.get("format")))
-    if found is None:
+    if kinds[0] == "array" and prop.get("items", {}).get("type") != "string":
         return None
-    ok_types, convert = found
     # bool is an int subclass, but type() lookups never confuse them.
-    return _Field(ok_types, convert, is_list=False)
+    return _KINDS.get((kinds[0], prop.get("format")))
 
 
 class _Level:
@@ -177,22 +155,46 @@ class _Level:
         }
 
     def conform(self, node: dict[str, Any]) -> None:
-        moved: dict[str, Any] | None = None
-        unknown = node.keys() - self.declared
-        if unknown:
-            moved = {key: node.pop(key) for key in unknown}
-        for name, plan in self.fields.items():
-            value = node.get(name)
-            if value is None or plan.accepts(value):
+        # One pass over the values the API sent (fewer than the declared fields), checking
+        # types inline: this runs for every block of every post.
+        fields, declared = self.fields, self.declared
+        unknown: list[str] | None = None
+        wrong: list[str] | None = None
+        for key, value in node.items():
+            plan = fields.get(key)
+            if plan is None:
+                if key not in declared:
+                    unknown = unknown or []
+                    unknown.append(key)
                 continue
+            if value is None:
+                continue
+            ok_types, check, _ = plan
+            if type(value) in ok_types and (
+                check == _PLAIN
+                or (
+                    check == _TIMESTAMP
+                    and len(value) == 27
+                    and value[26] == "Z"
+                    and value[19] == "."
+                )
+                or (check == _STRINGS and all(type(item) is str for item in value))
+                or (check == _DATE and len(value) == 10)
+            ):
+                continue
+            wrong = wrong or []
+            wrong.append(key)
+        if unknown is None and wrong is None:
+            return
+        moved = {key: node.pop(key) for key in unknown or ()}
+        for key in wrong or ():
+            value = node[key]
             try:
-                converted, keep_raw = plan.convert(value)
+                node[key], keep_raw = fields[key][2](value)
             except ValueError:
-                converted, keep_raw = None, True
-            node[name] = converted
+                node[key], keep_raw = None, True
             if keep_raw:
-                moved = moved or {}
-                moved[name] = value
+                moved[key] = value
         if moved:
             existing = node.get(EXTRA)
             node[EXTRA] = {**existing, **moved} if isinstance(existing, dict) else moved
