@@ -41,15 +41,20 @@ def _fail(value: object) -> tuple[Any, bool]:
     raise _Unconvertible(msg)
 
 
+#: Integers are 64-bit (the schema's bounds make target-duckdb use BIGINT).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
 def _to_int(value: object) -> tuple[Any, bool]:
+    number: int | None = None
     if isinstance(value, float) and value.is_integer():
-        return int(value), False
-    if isinstance(value, str):
+        number = int(value)
+    elif isinstance(value, str):
         text = value.strip().replace(",", "").replace("_", "")
-        if re.fullmatch(r"[+-]?\d+", text):
-            return int(text), False
-        if re.fullmatch(r"[+-]?\d+\.0*", text):
-            return int(text.split(".")[0]), False
+        if re.fullmatch(r"[+-]?\d+(\.0*)?", text):
+            number = int(text.split(".")[0])
+    if number is not None and INT_MIN <= number <= INT_MAX:
+        return number, False
     return _fail(value)
 
 
@@ -116,11 +121,11 @@ def _to_string_list(value: object) -> tuple[Any, bool]:
 
 
 # How a value of an accepted type is checked further (most need no more than its type).
-_PLAIN, _STRINGS, _TIMESTAMP, _DATE = range(4)
+_PLAIN, _STRINGS, _TIMESTAMP, _DATE, _INT = range(5)
 
 #: (JSON type, format) → (types that may be taken as they are, further check, converter).
 _KINDS: dict[tuple[str, str | None], tuple[tuple[type, ...], int, Converter]] = {
-    ("integer", None): ((int,), _PLAIN, _to_int),
+    ("integer", None): ((int,), _INT, _to_int),
     ("number", None): ((int, float), _PLAIN, _to_number),
     ("boolean", None): ((bool,), _PLAIN, _to_bool),
     ("string", None): ((str,), _PLAIN, _to_string),
@@ -172,6 +177,7 @@ class _Level:
             ok_types, check, _ = plan
             if type(value) in ok_types and (
                 check == _PLAIN
+                or (check == _INT and INT_MIN <= value <= INT_MAX)
                 or (
                     check == _TIMESTAMP
                     and len(value) == 27
