@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,15 @@ def postgres_query(url: str, schema: str, *queries: str) -> list[list[list[Any]]
         con.execute(f'SET search_path TO "{schema}"')
         for query in queries:
             rows = con.execute(query).fetchall()  # type: ignore[call-overload]
-            results.append(json.loads(json.dumps([list(r) for r in rows], default=str)))
+            results.append(json.loads(json.dumps([list(r) for r in rows], default=_plain)))
     return results
+
+
+def _plain(value: object) -> object:
+    """JSON for what psycopg returns: sums of bigints are Decimals, dates are dates."""
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        return int(value)
+    return str(value)
 
 
 def duckdb_columns(project: MeltanoProject, database: Path, table: str) -> dict[str, str]:
