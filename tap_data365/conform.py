@@ -147,6 +147,9 @@ def _field_plan(prop: Mapping[str, Any]) -> tuple[tuple[type, ...], int, Convert
     return _KINDS.get((kinds[0], prop.get("format")))
 
 
+_ABSENT = object()
+
+
 class _Level:
     """One object level: its declared names and its typed fields."""
 
@@ -220,12 +223,16 @@ class RecordConformer:
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         misplaced: dict[str, Any] | None = None
         for name, level in self._blocks.items():
-            block = record.get(name)
-            if block is None:
+            block = record.get(name, _ABSENT)
+            if block is _ABSENT:
                 continue
             if type(block) is dict:
                 level.conform(block)
-            else:  # a block that is not an object: null in its place, kept as sent
+            elif block is None:
+                # Same columns as an absent block (all null), and no stray `content` key
+                # beside `content__body` & co. when the SDK flattens the record.
+                del record[name]
+            else:  # a block that is not an object: absent, and kept as sent
                 misplaced = misplaced or {}
                 misplaced[name] = record.pop(name)
         self._top.conform(record)

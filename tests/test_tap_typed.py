@@ -173,6 +173,7 @@ def test_each_odd_shape_lands_where_its_type_says(emulator: Emulator, tmp_path: 
     for r in _by_variant(emulator, posts, "block_not_an_object"):
         assert "author" not in r
         assert r["extra_fields"]["author"].startswith("@")
+        assert "enrichment" not in r
     for r in _by_variant(emulator, posts, "undeclared_fields"):
         assert r["content"]["extra_fields"] == {"view_count_v2": 17}
         assert r["author"]["extra_fields"] == {"verified": True}

@@ -57,6 +57,7 @@ def unreadable_values(doc: dict[str, Any]) -> None:
 
 def block_not_an_object(doc: dict[str, Any]) -> None:
     doc["author"] = "@" + doc["author"]["handle"]
+    doc["enrichment"] = None
 
 
 def undeclared_fields(doc: dict[str, Any]) -> None:
