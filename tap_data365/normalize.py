@@ -315,6 +315,9 @@ def task_record(task: Mapping[str, Any], source: str) -> dict[str, Any]:
     """A raw task object → the ``tasks`` stream record (unknown fields kept)."""
     extra = {k: v for k, v in task.items() if k not in _CONSUMED_TASK_KEYS}
     parameters = task.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        # Planning compares parameters as objects; the value as sent is kept for the record.
+        extra["extra_fields"] = {**(extra.get("extra_fields") or {}), "parameters": parameters}
     return {
         **extra,
         "source": source,

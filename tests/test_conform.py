@@ -134,8 +134,10 @@ def test_task_values_the_types_cannot_hold_are_kept_as_sent() -> None:
         "created": 1714598616,
         "updated": "soon",
         "status": "DONE",
+        "parameters": "lang=en",
     }
     record = conformer("tasks")(task_record(raw, "tiktok_hashtag"))
+    assert record["parameters"] == {}
     assert record["from_date"] == "2024-03-01"
     assert record["created_at"] == "2024-05-01T21:23:36.000000Z"
     assert record["to_date"] is None
@@ -145,6 +147,7 @@ def test_task_values_the_types_cannot_hold_are_kept_as_sent() -> None:
         "to_date": "the end of march",
         "update_interval": "every hour",
         "updated_at": "soon",
+        "parameters": "lang=en",
     }
     assert (
         conformer("tasks")(task_record({"id": 1, "update_interval": "300"}, "s"))["update_interval"]
