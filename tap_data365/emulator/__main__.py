@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--include-total", action="store_true")
     p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"))
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument("--odd-values", action="store_true",
+                   help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip
     return p
 
 
@@ -49,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             retry_after=args.retry_after, finish_status=args.finish_status,
             polls_to_finish=args.polls_to_finish, posts_per_task=args.posts_per_task,
             search_order=args.search_order, include_total=args.include_total,
-            task_id_key=args.task_id_key, verbose=args.verbose,
+            task_id_key=args.task_id_key, verbose=args.verbose, odd_values=args.odd_values,
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)
