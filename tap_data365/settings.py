@@ -64,6 +64,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Lower bound on `doc_date` for the first sync. Default: everything.",
     ),
     th.Property(
+        "end_date",
+        th.DateTimeType,
+        title="End date",
+        description="Exclusive upper bound on `doc_date`: a backfill of [start_date, "
+        "end_date) with an empty state delivers exactly the posts dated in it. The bookmark "
+        "never moves past what the run read. Default: no bound.",
+    ),
+    th.Property(
         "search_query",
         th.StringType,
         default="*",
@@ -96,8 +104,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=60,
         title="Lookback (minutes)",
-        description="Each incremental sync re-reads this many minutes before the bookmark, "
-        "for posts indexed late.",
+        description="Each incremental sync re-reads this many minutes before the bookmark and "
+        "before the newest discovery date, for posts indexed late; posts already delivered "
+        "are skipped, not emitted again.",
     ),
     th.Property(
         "max_concurrency",
@@ -150,6 +159,7 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
                 f"setting start_date is not a date-time: {start_date!r} "
                 "(expected e.g. 2024-01-01T00:00:00Z)"
             ) from None
+    _check_end_date(config)
     sources = config.get("sources")
     if sources is not None:
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
@@ -175,6 +185,22 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
     _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
+
+
+def _check_end_date(config: Mapping[str, Any]) -> None:
+    end_date = config.get("end_date")
+    if end_date in (None, ""):
+        return
+    try:
+        end = parse_timestamp(end_date)
+    except ValueError:
+        raise ConfigError(
+            f"setting end_date is not a date-time: {end_date!r} "
+            "(expected e.g. 2024-07-01T00:00:00Z)"
+        ) from None
+    start = parse_timestamp(config.get("start_date") or None)
+    if start is not None and end is not None and end <= start:
+        raise ConfigError("setting end_date must be later than start_date")
 
 
 def _check_schema(config: Mapping[str, Any]) -> None:
