@@ -25,6 +25,7 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365.api import PROVIDER_PATH
+from tap_data365.conform import RecordConformer
 from tap_data365.errors import (
     MAX_RETRY_WAIT_SECONDS,
     RETRIABLE_EXCEPTIONS,
@@ -167,22 +168,18 @@ class Data365Stream(RESTStream[Any]):
     # ------------------------------------------------------------------ records
 
     @functools.cached_property
-    def _declared_fields(self) -> frozenset[str]:
-        return frozenset(self.schema["properties"])
+    def _conform(self) -> RecordConformer:
+        return RecordConformer(self.schema)
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any]:
-        """Keep every field: the ones the schema does not declare move under ``extra_fields``.
+        """Fit the record to the schema, keeping every field (see conform.py).
 
-        Targets create columns from the schema, so an undeclared top-level field would be
-        dropped on load; nested inside ``extra_fields`` it reaches the warehouse.
+        Targets create columns from the schema, so an undeclared field would be dropped on
+        load; moved under ``extra_fields`` (of the record or of its block) it reaches the
+        warehouse, and a value of the wrong type neither fails validation nor gets lost.
         """
-        unknown = [key for key in row if key not in self._declared_fields]
-        if unknown:
-            existing = row.get("extra_fields")
-            extra: dict[str, Any] = existing if isinstance(existing, dict) else {}
-            row["extra_fields"] = {**extra, **{key: row.pop(key) for key in unknown}}
-        return row
+        return self._conform(row)
 
     # ------------------------------------------------------------------ requests
 

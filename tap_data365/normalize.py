@@ -296,6 +296,8 @@ def _date_only(value: object) -> str | None:
     return None if parsed is None else parsed.date().isoformat()
 
 
+_FROM_KEYS = ("from_date", "from", "fromDate")
+_TO_KEYS = ("to_date", "to", "toDate")
 _CONSUMED_TASK_KEYS = frozenset(
     {
         *_TASK_ID_KEYS,
@@ -314,33 +316,49 @@ def task_record(task: Mapping[str, Any], source: str) -> dict[str, Any]:
     """A raw task object → the ``tasks`` stream record (unknown fields kept)."""
     extra = {k: v for k, v in task.items() if k not in _CONSUMED_TASK_KEYS}
     parameters = task.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        # Planning compares parameters as objects; the value as sent is kept for the record.
+        extra["extra_fields"] = {**(extra.get("extra_fields") or {}), "parameters": parameters}
     return {
         **extra,
         "source": source,
         "id": task_id(task),
         "value": task.get("value"),
-        "from_date": _date_only(first_present(task, ("from_date", "from", "fromDate"))),
-        "to_date": _date_only(first_present(task, ("to_date", "to", "toDate"))),
-        "update_interval": _as_int(task.get("update_interval")),
+        "from_date": _or_as_sent(_date_only, first_present(task, _FROM_KEYS)),
+        "to_date": _or_as_sent(_date_only, first_present(task, _TO_KEYS)),
+        "update_interval": _or_as_sent(_as_int, task.get("update_interval")),
         "parameters": parameters if isinstance(parameters, dict) else {},
         "status": task_status(task),
-        "created_at": normalize_timestamp(first_present(task, _CREATED_KEYS)),
-        "updated_at": normalize_timestamp(first_present(task, _UPDATED_KEYS)),
+        "created_at": _or_as_sent(normalize_timestamp, first_present(task, _CREATED_KEYS)),
+        "updated_at": _or_as_sent(normalize_timestamp, first_present(task, _UPDATED_KEYS)),
     }
 
 
-def _as_int(value: object) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
+def _or_as_sent(parse: Any, value: object) -> Any:
+    """``parse(value)``, or the value as sent when unreadable: the stream's schema conformer
+    (conform.py) then keeps it in ``extra_fields`` and leaves the typed field null."""
     try:
-        return int(float(str(value)))
+        return parse(value)
     except ValueError:
+        return value
+
+
+def _as_int(value: object) -> int | None:
+    if value is None:
         return None
+    if isinstance(value, bool):
+        msg = f"not an integer: {value!r}"
+        raise ValueError(msg)  # noqa: TRY004  (callers handle one error type for bad input)
+    number = float(str(value))
+    if not number.is_integer():
+        msg = f"not an integer: {value!r}"
+        raise ValueError(msg)
+    return int(number)
 
 
 def task_updated_at(task: Mapping[str, Any]) -> str | None:
     """The task's last-change timestamp, normalised, when the API sends one."""
-    return normalize_timestamp(first_present(task, _UPDATED_KEYS))
+    return _or_as_sent(normalize_timestamp, first_present(task, _UPDATED_KEYS))  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------- search hits

@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--include-total", action="store_true")
     p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"))
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument("--odd-values", action="store_true",
+                   help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip
     return p
 
 
@@ -55,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             search_order=args.search_order, include_total=args.include_total,
             task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
             found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
+            odd_values=args.odd_values,
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)

@@ -57,7 +57,7 @@ class Emulator:
         self._address = (host, port)
         self._config_lock = threading.Lock()
         self.token: str | None = None
-        self.indexes = Indexes(cfg.seed, cfg.seed_counts())
+        self.indexes = Indexes(cfg.seed, cfg.seed_counts(), odd_values=cfg.odd_values)
         self.tasks = TaskBook(cfg.seed, self._on_finish)
         self.engine = SearchEngine(self.indexes)
         self.faults = FaultInjector(cfg.seed, cfg.fail_next)

@@ -52,6 +52,9 @@ class EmulatorConfig:
         default_factory=lambda: dict(DEFAULT_SEED_POSTS)
     )
     seed_tasks: bool = False
+    #: Every 7th seeded post in an odd shape (counts as text, other date spellings, ...):
+    #: see variants.py.
+    odd_values: bool = False
 
     # -- sources and task shapes
     connected_sources: tuple[str, ...] = SOURCES

@@ -9,13 +9,17 @@ from typing import Any
 from tap_data365.emulator.posts import Index
 from tap_data365.emulator.seed import seeded_posts, task_posts
 from tap_data365.emulator.sources import INDEX_PREFIX, SOURCES
+from tap_data365.emulator.variants import with_odd_values
 
 
 class Indexes:
     """``data365_<source>`` → Index. Seeded ones are built on first use (25k posts ~1 s)."""
 
-    def __init__(self, seed: int, seed_counts: Mapping[str, int]) -> None:
+    def __init__(
+        self, seed: int, seed_counts: Mapping[str, int], *, odd_values: bool = False
+    ) -> None:
         self.seed = seed
+        self._odd_values = odd_values
         self._seed_counts = dict(seed_counts)
         self._indexes: dict[str, Index] = {}
         self._lock = threading.Lock()
@@ -44,6 +48,8 @@ class Indexes:
             if index is None:
                 count = self._seed_counts.get(source, 0)
                 posts = seeded_posts(self.seed, source, count) if count else ()
+                if self._odd_values:
+                    posts = tuple(with_odd_values(posts))
                 index = Index(self.index_name(source), posts)
                 self._indexes[source] = index
         return index
