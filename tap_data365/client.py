@@ -28,9 +28,12 @@ from tap_data365.errors import (
     backoff_waits,
     error_for_response,
     next_retry_wait,
+    retry_after_seconds,
     short_body,
     unknown_source_error,
 )
+from tap_data365.httpmetrics import RequestMetrics, endpoint_of
+from tap_data365.ratelimit import AdaptiveLimiter
 from tap_data365.settings import DEFAULT_API_URL
 
 SEARCH_PATH = "/api/search"
@@ -175,6 +178,7 @@ class Data365Stream(RESTStream[Any]):
         except requests.RequestException as exc:
             msg = f"could not reach the Datastreamer API while {what}: {type(exc).__name__}"
             raise ApiResponseError(msg) from None
+        self._http_metrics.counted(endpoint_of(path))
         return self.decode(response, what)
 
     @functools.cached_property
@@ -184,11 +188,29 @@ class Data365Stream(RESTStream[Any]):
     def _send_once(
         self, request: requests.PreparedRequest, context: Context | None = None
     ) -> requests.Response:
-        response = self.requests_session.send(
-            self.authenticator(request), timeout=self.timeout, allow_redirects=False
-        )
+        limiter: AdaptiveLimiter = self._tap.request_limiter  # type: ignore[attr-defined]
+        slot = limiter.acquire()
+        response: requests.Response | None = None
+        try:
+            response = self.requests_session.send(
+                self.authenticator(request), timeout=self.timeout, allow_redirects=False
+            )
+        finally:
+            # Every worker of the sync learns from this answer (see ratelimit.py).
+            status = None if response is None else response.status_code
+            limiter.release(slot, status, retry_after_seconds(response))
+        self._http_metrics.timed(endpoint_of(request.path_url), response)
         self.validate_response(response)
         return response
+
+    @functools.cached_property
+    def _http_metrics(self) -> RequestMetrics:
+        return RequestMetrics(self.name, self.metrics_logger)
+
+    @override
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        self._http_metrics.flush()  # the SDK calls this for every stream at the end of a sync
 
     @staticmethod
     def decode(response: requests.Response, what: str) -> Any:

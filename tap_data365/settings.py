@@ -122,6 +122,13 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Retries of a request after 429, 5xx or a dropped connection, with "
         "exponential backoff, jitter and `Retry-After`.",
     ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType,
+        title="Requests per second",
+        description="Start at most this many API requests per second (all streams and workers "
+        "together). Default: no fixed rate; a 429 slows every worker down anyway.",
+    ),
 ).to_dict()
 
 _INTEGER_RANGES = {
@@ -171,6 +178,13 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
     timeout = config.get("request_timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
         raise ConfigError(f"setting request_timeout must be a positive number, got {timeout!r}")
+    rate = config.get("max_requests_per_second")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
+    ):
+        raise ConfigError(
+            f"setting max_requests_per_second must be a positive number, got {rate!r}"
+        )
     query = config.get("search_query")
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
