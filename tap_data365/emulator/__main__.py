@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-kinds", default="429,503,drop", help="comma list: 429,503,500,drop")
     p.add_argument("--retry-after", type=float, default=1.0)
     p.add_argument("--max-in-flight", type=int, default=0,
-                   help="429 + Retry-After beyond this many requests at once (0: none)")  # fmt: skip
+                   help="429 + Retry-After beyond N requests at once (0: no limit)")  # fmt: skip
     p.add_argument("--finish-status", default="complete",
                    choices=("complete", "finished", "alternate"))  # fmt: skip
     p.add_argument("--polls-to-finish", type=int, default=2)
