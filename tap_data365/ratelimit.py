@@ -70,19 +70,29 @@ class AdaptiveLimiter:
         """Wait for a free slot (and the end of any pause, and the rate's next start)."""
         with self._cond:
             while True:
-                now = self._clock()
-                if now < self._paused_until:
-                    self._cond.wait(self._paused_until - now)
-                elif self._in_flight >= self._limit:
-                    self._cond.wait()
-                elif now < self._next_start:
-                    self._cond.wait(self._next_start - now)
-                else:
-                    break
-            if self._interval:
-                self._next_start = max(now, self._next_start) + self._interval
-            self._in_flight += 1
-            return Slot(self._epoch, self._in_flight)
+                slot, wait = self._take()
+                if slot is not None:
+                    return slot
+                self._cond.wait(wait)
+
+    def try_acquire(self) -> Slot | None:
+        """A slot if one is free right now, else None (nothing taken)."""
+        with self._cond:
+            return self._take()[0]
+
+    def _take(self) -> tuple[Slot | None, float | None]:
+        """A slot, or how long to wait before asking again (None: until a release)."""
+        now = self._clock()
+        if now < self._paused_until:
+            return None, self._paused_until - now
+        if self._in_flight >= self._limit:
+            return None, None
+        if now < self._next_start:
+            return None, self._next_start - now
+        if self._interval:
+            self._next_start = max(now, self._next_start) + self._interval
+        self._in_flight += 1
+        return Slot(self._epoch, self._in_flight), None
 
     def release(
         self, slot: Slot, status: int | None = None, retry_after: float | None = None
