@@ -58,6 +58,8 @@ class AdaptiveLimiter:
         self._clean = 0
         self._probe_after = FIRST_PROBE_AFTER
         self._last_step_epoch = -1
+        #: The most requests in flight that the server has answered cleanly.
+        self._held = 0
         self.throttled = 0
 
     @property
@@ -103,6 +105,7 @@ class AdaptiveLimiter:
             if status is not None and pushes_back(status, retry_after):
                 self._push_back(slot, retry_after)
             elif status is not None and status < 400:
+                self._held = max(self._held, slot.in_flight)
                 self._clean_answer()
             self._cond.notify_all()
 
@@ -114,7 +117,11 @@ class AdaptiveLimiter:
         if slot.epoch == self._epoch:
             self._epoch += 1
             self._limit = max(1, min(self._limit // 2, ceiling))
-            self._probe_after = min(MAX_PROBE_AFTER, self._probe_after * 2)
+            if slot.in_flight > self._held:
+                # Refused beyond anything the server ever took: the probe failed, so the
+                # next one waits longer. A refusal at a level that held before (a
+                # sporadic 429) lowers the limit but does not push the next probe away.
+                self._probe_after = min(MAX_PROBE_AFTER, self._probe_after * 2)
         else:
             self._limit = max(1, min(self._limit, ceiling))
         self._clean = 0

@@ -148,3 +148,21 @@ def test_a_waiting_worker_goes_as_soon_as_a_slot_is_released() -> None:
     limiter.release(held, 200)
     thread.join(timeout=30)
     assert got.is_set()
+
+
+def test_a_sporadic_429_at_a_level_that_held_does_not_push_the_next_probe_away() -> None:
+    limiter = AdaptiveLimiter(2, clock=Clock())
+    for _ in range(2):  # two at once answered cleanly: the server takes two
+        first, second = limiter.try_acquire(), limiter.try_acquire()
+        limiter.release(first, 200)  # type: ignore[arg-type]
+        limiter.release(second, 200)  # type: ignore[arg-type]
+    first, second = limiter.try_acquire(), limiter.try_acquire()
+    limiter.release(first, 200)  # type: ignore[arg-type]
+    limiter.release(second, 429)  # type: ignore[arg-type]
+    assert limiter.limit == 1
+    answers = 0
+    while limiter.limit == 1:
+        slot = limiter.try_acquire()
+        limiter.release(slot, 200)  # type: ignore[arg-type]
+        answers += 1
+    assert answers == FIRST_PROBE_AFTER  # not doubled: two in flight had worked before
