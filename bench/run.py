@@ -145,14 +145,17 @@ def alternate(
     }
 
 
-def posts_in(path: Path) -> tuple[int, int]:
-    """RECORD messages (with distinct ids) in a tap's output."""
+def posts_in(path: Path) -> tuple[int, int, int]:
+    """RECORD messages, distinct ids, and the size of the final STATE in a tap's output."""
     ids: list[str] = []
+    state = ""
     with path.open() as output:
         for line in output:
             if line.startswith('{"type":"RECORD"'):
                 ids.append(json.loads(line)["record"]["id"])
-    return len(ids), len(set(ids))
+            elif '"STATE"' in line[:30]:
+                state = json.dumps(json.loads(line)["value"])
+    return len(ids), len(set(ids)), len(state)
 
 
 def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
@@ -165,11 +168,11 @@ def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
         emu.clear()
         timed(pager_command(emu))
         pager_requests = len(emu.searches())
-    posts, distinct = posts_in(out)
+    posts, distinct, state_bytes = posts_in(out)
     minimum = posts // 100 + 1
     return {"posts": posts, "distinct_posts": distinct, "tap_requests": tap_requests,
             "pager_requests": pager_requests, "minimum": minimum,
-            "ratio": tap_requests / minimum}  # fmt: skip
+            "ratio": tap_requests / minimum, "final_state_bytes": state_bytes}  # fmt: skip
 
 
 def fig_wall(latency_ms: int, scale: float, workdir: Path, runs: int) -> dict[str, Any]:
@@ -214,13 +217,14 @@ def fig_faults(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
     with Emulator(scale, *flags) as emu:
         out = workdir / "faults.jsonl"
         seconds, _ = timed(tap_command(emu, workdir, max_retries=10), str(out))
-    _, distinct = posts_in(out)
+    _, distinct, _ = posts_in(out)
     return {"posts": distinct, "seconds": seconds, "posts_per_second": distinct / seconds}
 
 
 def report(name: str, r: dict[str, Any]) -> str:
     if name == "requests":
-        return (f"| search requests / minimum ({r['minimum']}) | {r['tap_requests']} | "
+        return (f"| search requests / minimum ({r['minimum']}) | {r['tap_requests']} "
+                f"({r['distinct_posts']} posts, final STATE {r['final_state_bytes']} bytes) | "
                 f"pager {r['pager_requests']} | **{r['ratio']:.3f}x** | <= 1.02x |")  # fmt: skip
     if name in {"wall0", "wall100"}:
         label = "no latency" if r["latency_ms"] == 0 else f"{r['latency_ms']} ms per request"
