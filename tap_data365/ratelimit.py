@@ -58,7 +58,8 @@ class AdaptiveLimiter:
         self._clean = 0
         self._probe_after = FIRST_PROBE_AFTER
         self._last_step_epoch = -1
-        #: The most requests in flight that the server has answered cleanly.
+        #: The highest limit that served ``probe_after`` clean answers in a row: a level
+        #: the server is known to take (one lucky clean answer proves nothing).
         self._held = 0
         self.throttled = 0
 
@@ -105,7 +106,6 @@ class AdaptiveLimiter:
             if status is not None and pushes_back(status, retry_after):
                 self._push_back(slot, retry_after)
             elif status is not None and status < 400:
-                self._held = max(self._held, slot.in_flight)
                 self._clean_answer()
             self._cond.notify_all()
 
@@ -127,12 +127,13 @@ class AdaptiveLimiter:
         self._clean = 0
 
     def _clean_answer(self) -> None:
-        if self._limit >= self.max_concurrency:
-            return
         self._clean += 1
-        if self._clean >= self._probe_after:
+        if self._clean < self._probe_after:
+            return
+        self._clean = 0
+        self._held = max(self._held, self._limit)
+        if self._limit < self.max_concurrency:
             self._limit += 1
-            self._clean = 0
             if self._last_step_epoch == self._epoch:
                 # Two steps up in a row without push-back: the limit has moved; probe sooner.
                 self._probe_after = max(FIRST_PROBE_AFTER, self._probe_after // 2)

@@ -152,7 +152,7 @@ def test_a_waiting_worker_goes_as_soon_as_a_slot_is_released() -> None:
 
 def test_a_sporadic_429_at_a_level_that_held_does_not_push_the_next_probe_away() -> None:
     limiter = AdaptiveLimiter(2, clock=Clock())
-    for _ in range(2):  # two at once answered cleanly: the server takes two
+    for _ in range(FIRST_PROBE_AFTER):  # two at once, answered cleanly: the server takes two
         first, second = limiter.try_acquire(), limiter.try_acquire()
         limiter.release(first, 200)  # type: ignore[arg-type]
         limiter.release(second, 200)  # type: ignore[arg-type]
