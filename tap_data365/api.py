@@ -18,15 +18,19 @@ import requests
 
 from tap_data365 import normalize
 from tap_data365.errors import (
+    MAX_RETRY_WAIT_SECONDS,
     RETRIABLE_EXCEPTIONS,
     RETRIABLE_STATUSES,
     ApiResponseError,
     Data365Error,
+    RetryWaitTooLongError,
     UnknownSourceError,
     backoff_waits,
     error_for_response,
     next_retry_wait,
+    redirect_error,
 )
+from tap_data365.http_body import read_within
 
 TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
 PROVIDER_PATH = "/api/data-providers/data365"
@@ -69,11 +73,16 @@ class Data365Api:
         *,
         timeout: float = 60.0,
         max_retries: int = 8,
+        max_wait: float = MAX_RETRY_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
+        on_retry: Callable[[str], None] | None = None,
     ) -> None:
         self._base = api_url.rstrip("/")
         self._timeout = timeout
         self._max_retries = max_retries
+        self._max_wait = max_wait
+        #: Told one line per retry (what failed, what was being done, the wait).
+        self._on_retry = on_retry or (lambda line: None)
         self._sleep = sleep
         self._session = requests.Session()
         # The key lives in the session headers only; no message below reads them.
@@ -203,8 +212,19 @@ class Data365Api:
         while True:
             attempt += 1
             self.stats.count(method)
+            started = time.monotonic()
             try:
-                response = self._session.request(method, url, json=body, timeout=self._timeout)
+                # Redirects are never followed: the apikey header (and the token in a PUT
+                # body) would go along to wherever they point.
+                response = self._session.request(
+                    method,
+                    url,
+                    json=body,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                read_within(response, started + self._timeout)  # bounds a dripping body
             except RETRIABLE_EXCEPTIONS as exc:
                 message = (
                     f"no answer from the Datastreamer API while {what} "
@@ -214,16 +234,22 @@ class Data365Api:
                     raise RetryUnsafeError(message) from None
                 if attempt > self._max_retries:
                     raise ApiResponseError(message) from None
-                self._sleep(next(waits))
+                self._retry(type(exc).__name__, what, attempt, next(waits))
                 continue
             except requests.RequestException as exc:
                 raise ApiResponseError(
                     f"request failed while {what} ({type(exc).__name__})"
                 ) from None
             status = response.status_code
+            if 300 <= status < 400:
+                raise redirect_error(response, what)
             retriable = status in (RETRIABLE_STATUSES if idempotent else _NOT_PROCESSED_STATUSES)
             if retriable and attempt <= self._max_retries:
-                self._sleep(next_retry_wait(response, waits))
+                try:
+                    wait = next_retry_wait(response, waits, self._max_wait)
+                except RetryWaitTooLongError as exc:
+                    raise ApiResponseError(exc.explain(what)) from None
+                self._retry(f"HTTP {status}", what, attempt, wait)
                 continue
             if status >= 400:
                 error = self._error(response, what, source, task_id)
@@ -231,6 +257,13 @@ class Data365Api:
                     raise RetryUnsafeError(str(error))
                 raise error
             return _decode(response, what)
+
+    def _retry(self, cause: str, what: str, attempt: int, wait: float) -> None:
+        self._on_retry(
+            f"retrying after {cause} while {what} (attempt {attempt} of "
+            f"{self._max_retries + 1}), waiting {wait:.1f} s"
+        )
+        self._sleep(wait)
 
     def _error(
         self, response: requests.Response, what: str, source: str | None, task_id: str | None

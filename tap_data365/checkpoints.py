@@ -1,61 +1,147 @@
 """Per-source search checkpoints: what to read this sync, and what is already delivered.
 
-A source's state partition holds, besides the SDK's ``replication_key``/``replication_key_value``:
+A source's state partition holds, besides the SDK's ``replication_key``/``replication_key_value``
+(the doc_date bookmark B, newest ``doc_date`` delivered by the doc_date sweep):
 
-- ``tasks_seen``: ``{task id: updated_at}`` of the finished tasks whose posts are covered.
-  A task that finishes after a sync (or finishes again) is not in it, so its date range is
-  read again even though it lies before the bookmark. Only tasks the API still lists are
-  kept, so it never grows past the account's own task list.
-- ``catchup``: date ranges of such tasks still to be read, present only while a sync that
-  started reading them has not finished them (so a killed sync resumes them).
+- ``found_mark`` (F): the newest ``content.found`` (discovery date) of any post delivered.
+  The next sync sweeps ``content.found >= F - lookback`` over ``doc_date < B - lookback``,
+  which is where posts collected late (task re-runs, posts without a task) land.
+- ``seen``: the boundary zone (boundary.py): delivered posts with ``doc_date >= B -
+  lookback`` or ``found >= F - lookback`` — exactly what the next sync reads again — so a
+  re-read post is skipped, not re-emitted. At most ``MAX_SEEN`` entries.
+- ``tasks_seen``: ``{task id: updated_at}`` of finished tasks whose posts are covered, for
+  the fallback when the server cannot filter on ``content.found``: a task finished since is
+  read again over its date range, emitting only posts found since ``catchup_found_from``.
+- ``catchup``/``catchup_found_from``: those ranges still to read (a killed sync resumes them).
 
-The bookmark is only moved when a window has been read to its end, so a killed sync that
-is re-run with its last STATE re-reads at most the window it was in.
+Bookmarks move only when a window has been read to its end, and a STATE follows every window.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
+from tap_data365.boundary import BoundaryZone, Bounds
 from tap_data365.normalize import format_timestamp, is_done, parse_timestamp
-from tap_data365.windows import Window, merge_ranges
+from tap_data365.windows import DOC_DATE, FOUND, Record, Window, merge_ranges, record_date
 
-REPLICATION_KEY = "doc_date"
+REPLICATION_KEY = DOC_DATE
 TASKS_SEEN = "tasks_seen"
 CATCHUP = "catchup"
+CATCHUP_FOUND_FROM = "catchup_found_from"
+FOUND_MARK = "found_mark"
+SEEN = "seen"
 #: Task dates carry no time zone; widen a task's range so no zone reading loses a post.
 TASK_RANGE_MARGIN = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One sync of one source, in reading order: found sweep, task ranges, doc_date sweep."""
+
+    #: Window on ``content.found``, read within ``found_doc_range`` (None: no found sweep).
+    found_sweep: Window | None
+    found_doc_range: Window | None
+    catchup: list[Window]
+    main: Window | None
+
+
+@dataclass
+class Counts:
+    """What a sync did with the posts it read (for the log line and the benchmark)."""
+
+    emitted: int = 0
+    skipped_seen: int = 0
+    skipped_old: int = 0
+    #: Boundary-zone posts beyond MAX_SEEN at the end of the sync (re-emitted if read again).
+    zone_overflow: int = 0
 
 
 class SourceCheckpoint:
     """A view over one source's state partition (the SDK writes the dict out as STATE)."""
 
-    def __init__(self, state: MutableMapping[str, Any]) -> None:
+    def __init__(
+        self, state: MutableMapping[str, Any], *, lookback: dt.timedelta, now: dt.datetime
+    ) -> None:
         self._state = state
+        self._lookback = lookback
+        self._now = now
+        self.zone = BoundaryZone(state.get(SEEN), self._zone_bounds())
+        self.counts = Counts()
+        self._newest_doc: str | None = None
+        self._newest_found: str | None = None
+        self._catchup_found: str | None = None
 
     @property
     def bookmark(self) -> dt.datetime | None:
-        """Newest ``doc_date`` delivered by a completed window of the main sweep."""
+        """Newest ``doc_date`` delivered by a completed window of the doc_date sweep."""
         return parse_timestamp(self._state.get("replication_key_value"))
+
+    @property
+    def found_mark(self) -> dt.datetime | None:
+        return parse_timestamp(self._state.get(FOUND_MARK))
+
+    def wants_found_sweep(self) -> bool:
+        """A found sweep needs both marks from an earlier sync (else the first sync reads all)."""
+        return self.bookmark is not None and self.found_mark is not None
+
+    # ------------------------------------------------------------------ planning
 
     def plan(
         self,
         tasks: Iterable[Mapping[str, Any]],
         *,
         start: dt.datetime | None,
-        lookback: dt.timedelta,
         floor: dt.datetime,
-    ) -> list[Window]:
-        """The windows to read this sync, oldest first; records the plan in the state.
+        end: dt.datetime | None = None,
+        found_filter: bool = True,
+    ) -> Plan:
+        """The windows to read this sync; records the task part of the plan in the state.
 
         ``start`` is the later of the bookmark and ``start_date`` (None: nothing yet);
-        ``floor`` is where reading starts when there is neither.
+        ``floor`` is where reading starts when there is neither; ``end`` is ``end_date``;
+        ``found_filter``: the server was just verified to filter on ``content.found``.
         """
         lower_bound = floor if start is None else start
         bookmark = self.bookmark
-        main_start = max(lower_bound - lookback, floor) if bookmark is not None else lower_bound
+        main_start = lower_bound
+        if bookmark is not None:
+            main_start = max(lower_bound - self._lookback, floor)
+        split = main_start if end is None else min(main_start, end)
+        found_sweep = found_doc_range = None
+        found_from = self._state.get(CATCHUP_FOUND_FROM)
+        # A catch-up left without its filter (state of an older version) is read as it was.
+        use_found = found_filter and self.wants_found_sweep()
+        use_found = use_found and not (self.catchup and found_from is None)
+        if use_found:
+            mark = self.found_mark
+            assert mark is not None  # wants_found_sweep
+            sweep_from = mark - self._lookback
+            if self.catchup:
+                # An interrupted fallback's ranges: the found sweep covers what they would
+                # still emit (posts found since their filter), so the sweeps never overlap.
+                sweep_from = min(sweep_from, parse_timestamp(found_from) or sweep_from)
+                self._set_catchup([])
+                self._state.pop(CATCHUP_FOUND_FROM, None)
+            if floor < split:
+                found_sweep = Window(sweep_from, None, FOUND)
+                found_doc_range = Window(floor, split)
+        catchup = self._plan_catchup(tasks, floor, split, read_ranges=not use_found)
+        main = Window(main_start, end) if end is None or main_start < end else None
+        return Plan(found_sweep, found_doc_range, catchup, main)
+
+    def _plan_catchup(
+        self,
+        tasks: Iterable[Mapping[str, Any]],
+        floor: dt.datetime,
+        split: dt.datetime,
+        *,
+        read_ranges: bool,
+    ) -> list[Window]:
+        """Date ranges of tasks finished since they were last seen (the fallback path)."""
         pending = [(w.start, w.end) for w in self.catchup]
         seen: dict[str, str] = dict(self._state.get(TASKS_SEEN) or {})
         now_seen: dict[str, str] = {}
@@ -65,20 +151,24 @@ class SourceCheckpoint:
                 continue
             fingerprint = str(task.get("updated_at") or "")
             now_seen[str(task_id)] = fingerprint
-            if seen.get(str(task_id)) == fingerprint or bookmark is None:
+            if not read_ranges or seen.get(str(task_id)) == fingerprint or self.bookmark is None:
                 continue
             task_range = _task_range(task)
-            if task_range is None:
-                continue
-            # Only the part before the main sweep needs a separate read.
-            range_start = max(task_range[0], floor)
-            range_end = min(task_range[1], main_start)
-            if range_start < range_end:
-                pending.append((range_start, range_end))
+            if task_range is not None:
+                # Only the part before the doc_date sweep needs a separate read.
+                range_start, range_end = max(task_range[0], floor), min(task_range[1], split)
+                if range_start < range_end:
+                    pending.append((range_start, range_end))
         catchup = merge_ranges(pending)
         self._state[TASKS_SEEN] = dict(sorted(now_seen.items()))
+        if catchup and self._state.get(CATCHUP_FOUND_FROM) is None:
+            # Posts found before this were delivered by earlier syncs: fixed for the plan,
+            # so a resumed catch-up filters exactly as the interrupted one did.
+            mark = self.found_mark
+            if mark is not None:
+                self._state[CATCHUP_FOUND_FROM] = format_timestamp(mark - self._lookback)
         self._set_catchup(catchup)
-        return [*catchup, Window(main_start, None)]
+        return catchup
 
     @property
     def catchup(self) -> list[Window]:
@@ -90,17 +180,72 @@ class SourceCheckpoint:
                 windows.append(Window(start_at, end_at))
         return windows
 
-    def window_done(self, window: Window, newest: str | None) -> None:
-        """Record a window read to its end; ``newest`` is its newest ``doc_date``."""
-        if window.end is not None and any(
-            w.end is not None and w.start <= window.start < w.end for w in self.catchup
-        ):
+    # ------------------------------------------------------------------ delivering
+
+    def accept(self, record: Record, *, catchup: bool) -> bool:
+        """True when the post is to be emitted: not delivered before (as far as known)."""
+        doc = record_date(record, DOC_DATE)
+        found = record_date(record, FOUND)
+        if doc is not None and (self._newest_doc is None or doc > self._newest_doc):
+            self._newest_doc = doc
+        if found is not None and (self._newest_found is None or found > self._newest_found):
+            self._newest_found = found
+        doc_id = str(record.get("id"))
+        if self.zone.seen(doc_id, (doc, found)):
+            self.counts.skipped_seen += 1
+            return False
+        if catchup and found is not None:
+            found_from = self._state.get(CATCHUP_FOUND_FROM)
+            if found_from is not None and found < found_from:
+                self.counts.skipped_old += 1  # found before the last sync: delivered then
+                return False
+        self.zone.add(doc_id, (doc, found))
+        self.counts.emitted += 1
+        return True
+
+    def window_done(self, window: Window, *, catchup: bool) -> None:
+        """Record a window read to its end (call after its posts went through ``accept``)."""
+        newest_doc, self._newest_doc = self._newest_doc, None
+        newest_found, self._newest_found = self._newest_found, None
+        if catchup:
             self._set_catchup(_subtract(self.catchup, window))
-            return
-        current = self._state.get("replication_key_value")
-        if newest is not None and (current is None or newest > current):
-            self._state["replication_key"] = REPLICATION_KEY
-            self._state["replication_key_value"] = newest
+            # The found mark waits for the whole catch-up: while it is pending, the zone must
+            # keep what it delivered (found since its filter), in case another sync resumes it.
+            if newest_found is not None and (
+                self._catchup_found is None or newest_found > self._catchup_found
+            ):
+                self._catchup_found = newest_found
+            newest_found = None
+            if not self.catchup:
+                self._state.pop(CATCHUP_FOUND_FROM, None)
+                newest_found, self._catchup_found = self._catchup_found, None
+        elif window.field == DOC_DATE:
+            current = self._state.get("replication_key_value")
+            if newest_doc is not None and (current is None or newest_doc > current):
+                self._state["replication_key"] = REPLICATION_KEY
+                self._state["replication_key_value"] = newest_doc
+        if newest_found is not None:
+            # A discovery date in the future (a wrong clock) must not push the mark ahead.
+            capped = min(newest_found, format_timestamp(self._now))
+            current_found = self._state.get(FOUND_MARK)
+            if current_found is None or capped > current_found:
+                self._state[FOUND_MARK] = capped
+        self._store_seen()
+
+    def finish(self) -> None:
+        """Every sweep of the sync is done: keep only what the next sync reads again."""
+        self._store_seen(final=True)
+
+    def _zone_bounds(self) -> Bounds:
+        """Where the next sync's sweeps start re-reading (None: no marks yet)."""
+        bookmark, mark = self.bookmark, self.found_mark
+        if bookmark is None or mark is None:
+            return None
+        return format_timestamp(bookmark - self._lookback), format_timestamp(mark - self._lookback)
+
+    def _store_seen(self, *, final: bool = False) -> None:
+        self._state[SEEN] = self.zone.store(self._zone_bounds(), final=final)
+        self.counts.zone_overflow = self.zone.overflow
 
     def _set_catchup(self, windows: list[Window]) -> None:
         if windows:

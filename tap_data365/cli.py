@@ -1,36 +1,47 @@
 """The ``tap-data365`` executable: the Singer tap, plus the ``setup`` command family.
 
 Singer invocations (``--config … --catalog …``, ``--discover``, ``--about``) go to the SDK's
-own command untouched; ``tap-data365 setup …`` goes to the task setup command.
+own command; ``tap-data365 setup …`` goes to the task setup command. The settings and the
+state are read and checked here first, so a missing file, bad JSON or a wrong value is one
+line (exit 2) instead of a traceback from inside the SDK.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_data365 import masking
 from tap_data365.errors import ConfigError, Data365Error
 
 EXIT_RUNTIME_ERROR = 1
 EXIT_BAD_SETTINGS = 2
+PROG = "tap-data365"
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tap-data365`` console script."""
     args = sys.argv[1:] if argv is None else argv
+    masking.install()  # everything printed from here on, tracebacks included, is masked
     if args[:1] == ["setup"]:
         # The task setup family is its own click group; it never builds the Tap object.
         from tap_data365.setup_cli import run  # noqa: PLC0415
 
         sys.exit(run(args[1:]))
+    try:
+        precheck(args)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_BAD_SETTINGS)
     from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
 
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        code = TapData365.cli.main(args=args, prog_name="tap-data365", standalone_mode=False)
+        code = TapData365.cli.main(args=args, prog_name=PROG, standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except click.exceptions.Exit as exc:
@@ -48,8 +59,36 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"the Datastreamer API failed: {exc}", EXIT_RUNTIME_ERROR)
     except requests.RequestException as exc:
         _fail(f"could not reach the Datastreamer API: {type(exc).__name__}", EXIT_RUNTIME_ERROR)
+    except Exception as exc:  # noqa: BLE001  (the last guard: one line, never a traceback)
+        _fail(f"unexpected {type(exc).__name__}: {exc}", EXIT_RUNTIME_ERROR)
+
+
+def precheck(args: Sequence[str]) -> None:
+    """Read every --config and the --state as the SDK will, failing in one line.
+
+    Also registers the secrets with the mask and prints the settings warnings.
+    """
+    from tap_data365.setup_config import read_configs, warn_settings  # noqa: PLC0415
+    from tap_data365.state_check import read_state_file  # noqa: PLC0415
+
+    configs = option_values(args, "--config")
+    if configs:
+        warn_settings(read_configs(configs), PROG)
+    for state in option_values(args, "--state"):
+        read_state_file(Path(state))
+
+
+def option_values(args: Sequence[str], option: str) -> list[str]:
+    """The values given to ``option`` (``--opt value`` or ``--opt=value``), in order."""
+    values = []
+    for index, arg in enumerate(args):
+        if arg == option and index + 1 < len(args):
+            values.append(args[index + 1])
+        elif arg.startswith(option + "="):
+            values.append(arg[len(option) + 1 :])
+    return values
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"tap-data365: error: {message}", file=sys.stderr)
+    print(f"{PROG}: error: {masking.mask(message)}", file=sys.stderr)
     sys.exit(code)

@@ -8,11 +8,14 @@ contain the key.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import urlsplit
 
+import backoff
 import msgspec
 import requests
 from singer_sdk import RESTStream
@@ -23,15 +26,20 @@ from typing_extensions import override
 
 from tap_data365.api import PROVIDER_PATH
 from tap_data365.errors import (
+    MAX_RETRY_WAIT_SECONDS,
+    RETRIABLE_EXCEPTIONS,
     RETRIABLE_STATUSES,
     ApiResponseError,
+    RetryWaitTooLongError,
     backoff_waits,
     error_for_response,
     next_retry_wait,
+    redirect_error,
     retry_after_seconds,
     short_body,
     unknown_source_error,
 )
+from tap_data365.http_body import read_within
 from tap_data365.httpmetrics import RequestMetrics, endpoint_of
 from tap_data365.ratelimit import AdaptiveLimiter
 from tap_data365.settings import DEFAULT_API_URL
@@ -80,11 +88,12 @@ class Data365Stream(RESTStream[Any]):
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Retry-After when the API sends it, else exponential waits with full jitter."""
         waits = backoff_waits()
+        max_wait = float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
         exception = yield 0.0
         while True:
             response = getattr(exception, "response", None)
             exception = yield next_retry_wait(
-                response if isinstance(response, requests.Response) else None, waits
+                response if isinstance(response, requests.Response) else None, waits, max_wait
             )
 
     @override
@@ -96,6 +105,21 @@ class Data365Stream(RESTStream[Any]):
         return int(self.config.get("max_retries", 8)) + 1
 
     @override
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # The SDK's decorator, minus backoff's own log line: backoff_handler logs each retry
+        # once, named after what was being done.
+        decorator: Callable[..., Any] = backoff.on_exception(
+            self.backoff_wait_generator,
+            (*RETRIABLE_EXCEPTIONS, RetriableAPIError),
+            max_tries=self.backoff_max_tries,
+            on_backoff=self.backoff_handler,
+            jitter=self.backoff_jitter,
+            logger=None,
+        )
+        decorated: Callable[..., Any] = decorator(func)
+        return decorated
+
+    @override
     def backoff_handler(self, details: Any) -> None:
         exception = details.get("exception")
         response = getattr(exception, "response", None)
@@ -105,12 +129,21 @@ class Data365Stream(RESTStream[Any]):
             else type(exception).__name__
         )
         self.logger.warning(
-            "Retrying %s after %s (attempt %d), waiting %.2f s",
-            self.name,
+            "Retrying after %s while %s (attempt %d of %d), waiting %.2f s",
             cause,
+            details.get("kwargs", {}).get("what", f"reading {self.name}"),
             details.get("tries", 0),
+            self.backoff_max_tries(),
             details.get("wait", 0.0),
         )
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        if message.startswith("An unhandled error occurred while syncing"):
+            # The CLI prints the error itself, in one line naming what was being done; the
+            # SDK's line would blame this stream even when listing sources failed.
+            return
+        super().log(message, *args, level=level, **kwargs)
 
     # ------------------------------------------------------------------ errors
 
@@ -168,7 +201,9 @@ class Data365Stream(RESTStream[Any]):
             headers={"Accept": "application/json", "User-Agent": self.user_agent},
         ).prepare()
         try:
-            response = self._send_with_retries(request)
+            response = self._send_with_retries(request, what=what)
+        except RetryWaitTooLongError as exc:
+            raise ApiResponseError(exc.explain(what)) from None
         except RetriableAPIError as exc:
             if exc.response is None:
                 raise ApiResponseError(
@@ -185,21 +220,26 @@ class Data365Stream(RESTStream[Any]):
     def _send_with_retries(self) -> Any:
         return self.request_decorator(self._send_once)
 
-    def _send_once(
-        self, request: requests.PreparedRequest, context: Context | None = None
-    ) -> requests.Response:
+    def _send_once(self, request: requests.PreparedRequest, *, what: str) -> requests.Response:
+        timeout = float(self.config.get("request_timeout", 60))
         limiter: AdaptiveLimiter = self._tap.request_limiter  # type: ignore[attr-defined]
         slot = limiter.acquire()
-        response: requests.Response | None = None
+        answered: requests.Response | None = None
         try:
+            started = time.monotonic()
             response = self.requests_session.send(
-                self.authenticator(request), timeout=self.timeout, allow_redirects=False
+                self.authenticator(request), timeout=timeout, allow_redirects=False, stream=True
             )
+            # request_timeout bounds the whole answer, not each read of a dripping body.
+            read_within(response, started + timeout)
+            answered = response
         finally:
             # Every worker of the sync learns from this answer (see ratelimit.py).
-            status = None if response is None else response.status_code
-            limiter.release(slot, status, retry_after_seconds(response))
+            status = None if answered is None else answered.status_code
+            limiter.release(slot, status, retry_after_seconds(answered))
         self._http_metrics.timed(endpoint_of(request.path_url), response)
+        if 300 <= response.status_code < 400:
+            raise redirect_error(response, what)
         self.validate_response(response)
         return response
 

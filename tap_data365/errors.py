@@ -10,8 +10,11 @@ import email.utils
 import random
 import time
 from collections.abc import Iterator
+from urllib.parse import urljoin, urlsplit
 
 import requests
+
+from tap_data365.masking import mask
 
 #: HTTP statuses worth retrying: rate limiting and server-side trouble.
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -23,7 +26,7 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
-#: Never wait longer than this for one retry, whatever Retry-After says.
+#: The default of the max_retry_wait setting: the longest Retry-After honoured.
 MAX_RETRY_WAIT_SECONDS = 120.0
 
 
@@ -55,14 +58,14 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     if not raw:
         return None
     try:
-        return max(0.0, min(float(raw), MAX_RETRY_WAIT_SECONDS))
+        return max(0.0, float(raw))
     except ValueError:
         pass
     try:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
-    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_WAIT_SECONDS))
+    return max(0.0, when.timestamp() - time.time())
 
 
 def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
@@ -73,10 +76,48 @@ def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
         attempt += 1
 
 
-def next_retry_wait(response: requests.Response | None, waits: Iterator[float]) -> float:
-    """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff."""
+class RetryWaitTooLongError(ApiResponseError):
+    """The API asked (Retry-After) for a longer wait than max_retry_wait allows."""
+
+    def __init__(self, seconds: float, status: int, max_wait: float) -> None:
+        self.seconds, self.status, self.max_wait = seconds, status, max_wait
+        super().__init__(self.explain("calling the API"))
+
+    def explain(self, what: str) -> str:
+        return (
+            f"the Datastreamer API asked to wait {self.seconds:.0f} s before retrying "
+            f"(HTTP {self.status} with Retry-After) while {what}; that is longer than "
+            f"max_retry_wait ({self.max_wait:g} s), so the run stops now: try again later"
+        )
+
+
+def next_retry_wait(
+    response: requests.Response | None,
+    waits: Iterator[float],
+    max_wait: float = MAX_RETRY_WAIT_SECONDS,
+) -> float:
+    """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff.
+
+    A Retry-After beyond ``max_wait`` raises RetryWaitTooLongError: sleeping for hours
+    with nothing printed looks like a hang.
+    """
     server_wait = retry_after_seconds(response)
-    return next(waits) if server_wait is None else server_wait
+    if server_wait is None:
+        return next(waits)
+    if server_wait > max_wait and response is not None:
+        raise RetryWaitTooLongError(server_wait, response.status_code, max_wait)
+    return server_wait
+
+
+def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
+    """A 3xx answer: never followed (the key would go along), named with its target host."""
+    location = response.headers.get("Location")
+    target = urlsplit(urljoin(response.url, location)).netloc if location else ""
+    where = f"to {target}" if target else "without a Location"
+    return ApiResponseError(
+        f"the Datastreamer API answered HTTP {response.status_code} redirecting {where} while "
+        f"{what}; redirects are not followed (the api_key would go along): check api_url"
+    )
 
 
 def unknown_source_error(source: str) -> UnknownSourceError:
@@ -88,7 +129,7 @@ def unknown_source_error(source: str) -> UnknownSourceError:
 
 
 def short_body(response: requests.Response) -> str:
-    """The API's own error text, shortened to one line (bodies never echo our secrets)."""
+    """The API's own error text, shortened to one line, secrets masked."""
     try:
         body = response.json()
     except ValueError:
@@ -99,7 +140,7 @@ def short_body(response: requests.Response) -> str:
             if isinstance(body, dict)
             else str(body)
         )
-    text = " ".join(text.split())
+    text = mask(" ".join(text.split()))  # a body may echo the key we sent
     return text[:200] + ("…" if len(text) > 200 else "")
 
 

@@ -42,9 +42,13 @@ class AdaptiveLimiter:
         max_concurrency: int,
         *,
         max_requests_per_second: float | None = None,
+        max_pause: float = float("inf"),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
+        # A longer Retry-After stops the run (max_retry_wait): pausing for it would only
+        # hold the other workers, and the run's end, that long.
+        self._max_pause = max_pause
         self._interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
         self._clock = clock
         self._cond = threading.Condition()
@@ -111,7 +115,7 @@ class AdaptiveLimiter:
 
     def _push_back(self, slot: Slot, retry_after: float | None) -> None:
         self.throttled += 1
-        if retry_after:
+        if retry_after and retry_after <= self._max_pause:
             self._paused_until = max(self._paused_until, self._clock() + retry_after)
         ceiling = max(1, slot.in_flight - 1)
         if slot.epoch == self._epoch:

@@ -8,6 +8,8 @@ problem as one line naming the setting.
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -17,7 +19,7 @@ import jsonschema
 from singer_sdk import typing as th
 
 from tap_data365.errors import ConfigError
-from tap_data365.normalize import KNOWN_SOURCES, parse_timestamp
+from tap_data365.normalize import KNOWN_SOURCES, format_timestamp, parse_timestamp
 
 DEFAULT_API_URL = "https://api.platform.datastreamer.io"
 MAX_PAGE_SIZE = 100
@@ -64,6 +66,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="Lower bound on `doc_date` for the first sync. Default: everything.",
     ),
     th.Property(
+        "end_date",
+        th.DateTimeType,
+        title="End date",
+        description="Exclusive upper bound on `doc_date`: a backfill of [start_date, "
+        "end_date) with an empty state delivers exactly the posts dated in it. The bookmark "
+        "never moves past what the run read. Default: no bound.",
+    ),
+    th.Property(
         "search_query",
         th.StringType,
         default="*",
@@ -96,8 +106,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=60,
         title="Lookback (minutes)",
-        description="Each incremental sync re-reads this many minutes before the bookmark, "
-        "for posts indexed late.",
+        description="Each incremental sync re-reads this many minutes before the bookmark and "
+        "before the newest discovery date, for posts indexed late; posts already delivered "
+        "are skipped, not emitted again.",
     ),
     th.Property(
         "max_concurrency",
@@ -123,6 +134,14 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "exponential backoff, jitter and `Retry-After`.",
     ),
     th.Property(
+        "max_retry_wait",
+        th.NumberType,
+        default=120,
+        title="Longest retry wait (seconds)",
+        description="The longest `Retry-After` the tap and `setup` accept; an API asking to "
+        "wait longer stops the run at once with one line naming the wait it asked for.",
+    ),
+    th.Property(
         "max_requests_per_second",
         th.NumberType,
         title="Requests per second",
@@ -130,6 +149,18 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "together). Default: no fixed rate; a 429 slows every worker down anyway.",
     ),
 ).to_dict()
+
+#: Settings the Singer SDK adds to every tap (BATCH, stream maps, flattening).
+SDK_SETTINGS = (
+    "batch_config",
+    "faker_config",
+    "flattening_enabled",
+    "flattening_max_depth",
+    "flattening_max_key_length",
+    "flattening_separator",
+    "stream_map_config",
+    "stream_maps",
+)
 
 _INTEGER_RANGES = {
     "page_size": (1, MAX_PAGE_SIZE),
@@ -145,8 +176,16 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
     ``skip_tasks``: the setup command validates ``tasks`` itself, reporting every problem.
     """
     api_key = config.get("api_key")
-    if not isinstance(api_key, str) or not api_key.strip():
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
+    if not api_key or not api_key.strip():
         raise ConfigError("setting api_key is required (the Datastreamer API key)")
+    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
+        # Sent as a header: a newline copied with the key would fail deep inside http.client.
+        raise ConfigError(
+            "setting api_key contains spaces, line breaks or control characters "
+            "(check for a trailing newline)"
+        )
     check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start_date = config.get("start_date")
     if start_date not in (None, ""):
@@ -157,6 +196,7 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
                 f"setting start_date is not a date-time: {start_date!r} "
                 "(expected e.g. 2024-01-01T00:00:00Z)"
             ) from None
+    _check_end_date(config)
     sources = config.get("sources")
     if sources is not None:
         if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
@@ -175,20 +215,32 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
             raise ConfigError(
                 f"setting {name} must be an integer from {low} to {high}, got {value!r}"
             )
-    timeout = config.get("request_timeout")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise ConfigError(f"setting request_timeout must be a positive number, got {timeout!r}")
-    rate = config.get("max_requests_per_second")
-    if rate is not None and (
-        isinstance(rate, bool) or not isinstance(rate, int | float) or rate <= 0
-    ):
-        raise ConfigError(
-            f"setting max_requests_per_second must be a positive number, got {rate!r}"
-        )
+    for name in ("request_timeout", "max_retry_wait", "max_requests_per_second"):
+        number = config.get(name)
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int | float) or number <= 0
+        ):
+            raise ConfigError(f"setting {name} must be a positive number, got {number!r}")
     query = config.get("search_query")
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
     _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
+
+
+def _check_end_date(config: Mapping[str, Any]) -> None:
+    end_date = config.get("end_date")
+    if end_date in (None, ""):
+        return
+    try:
+        end = parse_timestamp(end_date)
+    except ValueError:
+        raise ConfigError(
+            f"setting end_date is not a date-time: {end_date!r} "
+            "(expected e.g. 2024-07-01T00:00:00Z)"
+        ) from None
+    start = parse_timestamp(config.get("start_date") or None)
+    if start is not None and end is not None and end <= start:
+        raise ConfigError("setting end_date must be later than start_date")
 
 
 def _check_schema(config: Mapping[str, Any]) -> None:
@@ -239,3 +291,25 @@ def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
     if not sources:
         return None
     return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))
+
+
+def settings_warnings(config: Mapping[str, Any]) -> list[str]:
+    """Settings that are accepted but probably not what the user meant, one line each."""
+    known = [*CONFIG_SCHEMA["properties"], *SDK_SETTINGS]
+    warnings = []
+    for name in config:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"setting {name} is not a setting of tap-data365 and is ignored{hint}")
+    try:
+        start = parse_timestamp(config.get("start_date"))
+    except ValueError:
+        start = None  # check_settings reports it
+    if start is not None and start > dt.datetime.now(dt.UTC):
+        warnings.append(
+            f"setting start_date {format_timestamp(start)} is in the future: "
+            "no post is read until then"
+        )
+    return warnings

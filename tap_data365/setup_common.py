@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from tap_data365 import masking
 from tap_data365.api import Data365Api
 from tap_data365.errors import Data365Error
 from tap_data365.setup_config import SECRET_SETTINGS, load_config
@@ -30,7 +31,7 @@ class Output:
     def mask(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "***")
-        return text
+        return masking.mask(text)  # also what load_config registered
 
     def out(self, text: str) -> None:
         click.echo(self.mask(text))
@@ -77,6 +78,9 @@ def make_api(config: dict[str, Any]) -> Data365Api:
         str(config["api_key"]),
         timeout=float(config["request_timeout"]),
         max_retries=int(config["max_retries"]),
+        max_wait=float(config["max_retry_wait"]),
+        # A long Retry-After would otherwise look like a hang.
+        on_retry=lambda line: Output().err(f"{PROG}: {line}"),
     )
 
 

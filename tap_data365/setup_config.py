@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tap_data365 import masking
 from tap_data365.errors import ConfigError
-from tap_data365.settings import CONFIG_SCHEMA, check_settings
+from tap_data365.settings import CONFIG_SCHEMA, check_settings, settings_warnings
 
 ENV_PREFIX = "TAP_DATA365_"
 SECRET_SETTINGS = tuple(
@@ -28,6 +30,22 @@ def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None
     """Merge the ``--config`` sources, apply defaults, check every setting but ``tasks``."""
     if not sources:
         raise ConfigError("--config is required: a JSON settings file, or ENV for environment")
+    merged = read_configs(sources, environ)
+    warn_settings(merged, "tap-data365 setup")
+    for name, schema in CONFIG_SCHEMA["properties"].items():
+        if merged.get(name) is None and "default" in schema:
+            merged[name] = schema["default"]
+    check_settings(merged, skip_tasks=True)  # tasks: every problem, by task_specs
+    return merged
+
+
+def read_configs(
+    sources: Sequence[str], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The ``--config`` sources merged left to right, as given (no defaults, no checks).
+
+    The secrets found are registered with the mask before anything can print them.
+    """
     merged: dict[str, Any] = {}
     for source in sources:
         part = (
@@ -36,11 +54,14 @@ def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None
             else (file_config(Path(source)))
         )
         merged.update(part)
-    for name, schema in CONFIG_SCHEMA["properties"].items():
-        if merged.get(name) is None and "default" in schema:
-            merged[name] = schema["default"]
-    check_settings(merged, skip_tasks=True)  # tasks: every problem, by task_specs
+    masking.register(*(merged.get(name) for name in SECRET_SETTINGS))
     return merged
+
+
+def warn_settings(config: Mapping[str, Any], prog: str) -> None:
+    """Print one warning line per doubtful setting (misspelt name, future start_date)."""
+    for warning in settings_warnings(config):
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
 
 
 def file_config(path: Path) -> dict[str, Any]:

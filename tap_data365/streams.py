@@ -18,10 +18,14 @@ from typing_extensions import override
 
 from tap_data365 import normalize
 from tap_data365.api import PROVIDER_PATH
-from tap_data365.checkpoints import REPLICATION_KEY, SourceCheckpoint
+from tap_data365.boundary import MAX_SEEN
+from tap_data365.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
 from tap_data365.client import SEARCH_PATH, Data365Stream
+from tap_data365.errors import ConfigError
+from tap_data365.found_filter import found_filter_problem
+from tap_data365.odd_hits import OddHits
 from tap_data365.settings import configured_sources
-from tap_data365.windows import Record, WindowReader
+from tap_data365.windows import PageFetcher, Record, Window, WindowReader, chunks
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -61,7 +65,13 @@ class SourceCatalog:
         configured = configured_sources(self._tap.config)
         if configured is not None:
             return configured
-        return [record["name"] for record in self.records()]
+        connected = [record["name"] for record in self.records()]
+        if not connected:
+            raise ConfigError(
+                "no Data365 sub-source is connected to this Datastreamer account, so there is "
+                "nothing to sync: connect one (see tap-data365 setup) or set sources"
+            )
+        return connected
 
     @functools.lru_cache(maxsize=64)  # noqa: B019
     def tasks(self, source: str) -> list[dict[str, Any]]:
@@ -195,18 +205,97 @@ class SearchResultsStream(_PerSourceStream):
     def get_records(self, context: Context | None) -> Iterator[Record]:
         assert context is not None
         index = context[self.context_key]
-        source = index.removeprefix(normalize.SEARCH_INDEX_PREFIX)
         catalog = self._tap.source_catalog  # type: ignore[attr-defined]
-        checkpoint = SourceCheckpoint(self.get_context_state(context))
-        start_date = normalize.parse_timestamp(self.config.get("start_date"))
-        windows = checkpoint.plan(
-            catalog.tasks(source),
-            start=self.get_starting_timestamp(context),
+        now = dt.datetime.now(dt.UTC)
+        checkpoint = SourceCheckpoint(
+            self.get_context_state(context),
             lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
-            floor=start_date or EPOCH,
+            now=now,
+        )
+        base_query = str(self.config.get("search_query") or "*")
+        odd = OddHits()
+        fetch_page = self._page_fetcher(index, odd)
+        found_filter = checkpoint.wants_found_sweep() and self._found_filter_works(
+            index, fetch_page, base_query, now
+        )
+        plan = checkpoint.plan(
+            catalog.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
+            start=self.get_starting_timestamp(context),
+            floor=normalize.parse_timestamp(self.config.get("start_date")) or EPOCH,
+            end=normalize.parse_timestamp(self.config.get("end_date")),
+            found_filter=found_filter,
         )
         self._checkpoint()  # the plan is durable before anything is read
+        # The discovery sweep goes first: the found mark may only move past posts of the
+        # older doc_dates once they have been swept (see checkpoints.py).
+        sweeps: list[tuple[list[Window], Window | None, bool]] = []
+        if plan.found_sweep is not None:
+            sweeps.append(([plan.found_sweep], plan.found_doc_range, False))
+        if plan.catchup:
+            sweeps.append((plan.catchup, None, True))
+        if plan.main is not None:
+            sweeps.append(([plan.main], None, False))
+        for windows, also, catchup in sweeps:
+            reader = WindowReader(
+                fetch_page,
+                base_query=base_query,
+                page_size=int(self.config.get("page_size", 100)),
+                concurrency=int(self.config.get("max_concurrency", 4)),
+                # Whole hours: the same split points (so the same queries) from run to run,
+                # which lets the server reuse what it cached for them.
+                now=now.replace(minute=0, second=0, microsecond=0),
+                describe=f"index {index}",
+                also=also,
+            )
+            for completed in reader.read(windows):
+                # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
+                for part, records in chunks(completed):
+                    for record in records:
+                        if checkpoint.accept(record, catchup=catchup):
+                            yield record
+                    checkpoint.window_done(part, catchup=catchup)
+                    self._checkpoint()
+        checkpoint.finish()
+        self._checkpoint()
+        self._report(index, checkpoint.counts)
+        for warning in odd.warnings(index):
+            self.logger.warning(warning)
 
+    def _found_filter_works(
+        self, index: str, fetch_page: PageFetcher, base_query: str, now: dt.datetime
+    ) -> bool:
+        """Checked every sync; a server that fails the check gets the task-range fallback."""
+        problem = found_filter_problem(fetch_page, base_query, now)
+        if problem is None:
+            return True
+        self.logger.warning(
+            "search_results: the Datastreamer API does not filter %s on content.found (%s): "
+            "posts collected late are found through finished tasks' date ranges instead, "
+            "which are read again whole (only posts found since the last sync are emitted)",
+            index,
+            problem,
+        )
+        return False
+
+    def _report(self, index: str, counts: Counts) -> None:
+        self.logger.info(
+            "search_results %s: %d post(s) emitted, %d read again and skipped as delivered "
+            "(boundary zone), %d skipped as found before the last sync",
+            index,
+            counts.emitted,
+            counts.skipped_seen,
+            counts.skipped_old,
+        )
+        if counts.zone_overflow:
+            self.logger.warning(
+                "search_results %s: %d posts more than the %d remembered share the boundary "
+                "zone (lookback_minutes); the next sync may emit those again",
+                index,
+                counts.zone_overflow,
+                MAX_SEEN,
+            )
+
+    def _page_fetcher(self, index: str, odd: OddHits) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
             body = {
                 "query": {"from": offset, "size": size, "query": query, "data_sources": [index]}
@@ -214,30 +303,17 @@ class SearchResultsStream(_PerSourceStream):
             payload = self.request_json(
                 "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
             )
-            return [normalize.search_record(raw, index) for raw in normalize.search_hits(payload)]
+            hits = normalize.search_hits(payload)
+            return [normalize.search_record(raw, index, odd) for raw in hits]
 
-        reader = WindowReader(
-            fetch_page,
-            base_query=str(self.config.get("search_query") or "*"),
-            page_size=int(self.config.get("page_size", 100)),
-            concurrency=int(self.config.get("max_concurrency", 4)),
-            # Whole hours: the same split points (so the same queries) from run to run,
-            # which lets the server reuse what it cached for them.
-            now=dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0),
-            describe=f"index {index}",
-        )
-        for completed in reader.read(windows):
-            newest: str | None = None
-            for record in completed.records:
-                doc_date = record.get(REPLICATION_KEY)
-                if doc_date is not None and (newest is None or doc_date > newest):
-                    newest = doc_date
-                yield record
-            checkpoint.window_done(completed.window, newest)
-            self._checkpoint()
+        return fetch_page
 
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,
         and our changes (plan, empty windows) do not count as records."""
+        if self.get_batch_config(self.config):
+            # BATCH mode: the records read so far may sit in a batch file not yet announced;
+            # the SDK writes STATE right after each BATCH message, never ahead of it.
+            return
         self.state_manager.is_flushed = False
         self._write_state_message()

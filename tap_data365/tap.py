@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 from singer_sdk import Tap
@@ -14,6 +17,7 @@ from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
+from tap_data365.errors import MAX_RETRY_WAIT_SECONDS
 from tap_data365.ratelimit import AdaptiveLimiter
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
@@ -65,6 +69,21 @@ class TapData365(Tap):
         return super()._validate_config(raise_errors=raise_errors)
 
     @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        # The SDK writes the current state and exits 0. An orchestrator would take the
+        # interrupted sync for a success, and in BATCH mode that state may cover records
+        # whose BATCH message was never written. Every STATE already written is consistent:
+        # stop right there, 128 + the signal number, without waiting for requests in flight.
+        name = signal.Signals(signum).name
+        message = f"tap-data365: interrupted by {name}; the next sync resumes from the last STATE\n"
+        try:
+            sys.stdout.flush()
+            os.write(2, message.encode())
+        except (OSError, RuntimeError, ValueError):
+            pass  # stdout closed, or the signal arrived in the middle of a write
+        os._exit(128 + signum)
+
+    @override
     def discover_streams(self) -> list[Data365Stream]:
         return [
             streams.SourcesStream(self),
@@ -88,4 +107,5 @@ class TapData365(Tap):
         return AdaptiveLimiter(
             int(self.config.get("max_concurrency", 4)),
             max_requests_per_second=float(rate) if rate else None,
+            max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
         )

@@ -1,9 +1,16 @@
 """Search windows: read every post of an index despite the 10,000-result window.
 
 The Search API pages with ``from``/``size`` and refuses ``from`` past 9,900, promises no
-total and no order. So each request is restricted to a ``doc_date`` window inside the
-Lucene query; a window whose page at the last reachable offset is still full may hold more
-than the API can page through, and is split in two halves that are read instead.
+total and no order. So each request is restricted to a date window (on ``doc_date``, or on
+``content.found`` for the discovery sweep) inside the Lucene query; a window whose page at
+the last reachable offset is still full may hold more than the API can page through, and is
+split in two halves that are read instead. A completed window holds all its posts, so they
+can be handed out sorted by the window's field in chunks (``chunks``): a checkpoint after
+each chunk costs no request.
+
+Nothing about the ranges is taken on trust: every post must lie inside the window it was
+asked for (and the fixed ``also`` range), else the server ignores the range and the read
+stops with one line rather than deliver duplicates or skip posts.
 
 Windows are independent, so several are fetched at once; completed windows come out in
 ascending date order whatever order they finished in, which keeps checkpoints simple: once
@@ -20,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_data365.errors import Data365Error
-from tap_data365.normalize import format_timestamp
+from tap_data365.normalize import format_timestamp, normalize_timestamp, parse_timestamp
 
 #: The API refuses a ``from`` beyond this offset.
 MAX_FROM = 9_900
@@ -28,6 +35,10 @@ MAX_FROM = 9_900
 MIN_WIDTH = dt.timedelta(milliseconds=1)
 #: Where an open-ended window is cut when it must be split and already starts after "now".
 OPEN_END_STEP = dt.timedelta(days=1)
+#: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).
+CHECKPOINT_POSTS = 2_000
+DOC_DATE = "doc_date"
+FOUND = "content.found"
 
 Record = dict[str, Any]
 #: (lucene query, from, size) -> the page's records.
@@ -36,15 +47,16 @@ PageFetcher = Callable[[str, int, int], list[Record]]
 
 @dataclass(frozen=True)
 class Window:
-    """Posts with ``start <= doc_date < end``; ``end=None`` means no upper bound."""
+    """Posts with ``start <= field < end``; ``end=None`` means no upper bound."""
 
     start: dt.datetime
     end: dt.datetime | None = None
+    field: str = DOC_DATE
 
     def clause(self) -> str:
-        """The window as a Lucene range on ``doc_date`` (inclusive start, exclusive end)."""
+        """The window as a Lucene range (inclusive start, exclusive end)."""
         end = "*" if self.end is None else f'"{format_timestamp(self.end)}"'
-        return f'doc_date:["{format_timestamp(self.start)}" TO {end}}}'
+        return f'{self.field}:["{format_timestamp(self.start)}" TO {end}}}'
 
     def split(self, now: dt.datetime) -> tuple[Window, Window]:
         """Two halves; an open window is cut at ``now`` (or a day after its start)."""
@@ -52,7 +64,23 @@ class Window:
             middle = now if now > self.start + MIN_WIDTH else self.start + OPEN_END_STEP
         else:
             middle = self.start + (self.end - self.start) / 2
-        return Window(self.start, middle), Window(middle, self.end)
+        return Window(self.start, middle, self.field), Window(middle, self.end, self.field)
+
+    def outside(self, record: Record) -> str | None:
+        """The record's value of ``field`` when it lies outside the window (None: inside or
+        unknown). Normalised values compare as strings."""
+        value = record_date(record, self.field)
+        if value is None:
+            return None
+        if value < format_timestamp(self.start) or (
+            self.end is not None and value >= format_timestamp(self.end)
+        ):
+            return value
+        return None
+
+    def describe(self) -> str:
+        end = "open end" if self.end is None else format_timestamp(self.end)
+        return f"[{format_timestamp(self.start)}, {end})"
 
     @property
     def splittable(self) -> bool:
@@ -72,12 +100,30 @@ class WindowTooLargeError(Data365Error):
     """More posts share one instant than the API can page through."""
 
 
-def combine_query(base_query: str, window: Window) -> str:
+class RangeIgnoredError(Data365Error):
+    """The server returned a post outside the range that was asked for."""
+
+
+def record_date(record: Record, field: str) -> str | None:
+    """``doc_date`` (already normalised) or ``content.found`` in the fixed-width format."""
+    if field == DOC_DATE:
+        value = record.get(DOC_DATE)
+        return value if isinstance(value, str) else None
+    content = record.get("content")
+    found = content.get("found") if isinstance(content, dict) else None
+    try:
+        return normalize_timestamp(found)
+    except ValueError:
+        return None  # an unreadable date cannot be checked; normalize.py reports it
+
+
+def combine_query(base_query: str, window: Window, also: Window | None = None) -> str:
     """The user's query restricted to a window (``*`` needs no parentheses)."""
+    clauses = [window.clause()] if also is None else [window.clause(), also.clause()]
     base = base_query.strip()
-    if base in {"", "*"}:
-        return window.clause()
-    return f"({base}) AND {window.clause()}"
+    if base not in {"", "*"}:
+        clauses.insert(0, f"({base})")
+    return " AND ".join(clauses)
 
 
 def merge_ranges(
@@ -109,6 +155,7 @@ class WindowReader:
         concurrency: int,
         now: dt.datetime,
         describe: str,
+        also: Window | None = None,
     ) -> None:
         self._fetch_page = fetch_page
         self._base_query = base_query
@@ -116,6 +163,8 @@ class WindowReader:
         self._concurrency = max(1, concurrency)
         self._now = now
         self._describe = describe
+        #: A fixed second range every query carries (the doc_date bounds of the found sweep).
+        self._also = also
         #: Offset of the last page the API lets us read.
         self._last_from = (MAX_FROM // page_size) * page_size
         self._page_pool: ThreadPoolExecutor | None = None
@@ -151,20 +200,22 @@ class WindowReader:
 
     def read_window(self, window: Window, attempt: int = 0) -> CompletedWindow | None:
         """Every post of one window, or None when it holds more than the API can page."""
-        query = combine_query(self._base_query, window)
+        query = combine_query(self._base_query, window, self._also)
         size = self._page_size
-        first = self._fetch_page(query, 0, size)
+        first = self._fetch_checked(window, query, 0)
         if len(first) < size:
             return CompletedWindow(window, _unique(first))
         # Look at the last reachable page before paging everything: if it is full the
         # window may hold more than we can reach, and reading it now would be wasted.
-        last = self._fetch_page(query, self._last_from, size) if self._last_from > 0 else []
-        if len(last) >= size and self._last_from > 0:
+        last_from = self._last_from
+        last = self._fetch_checked(window, query, last_from) if last_from > 0 else []
+        if len(last) >= size and last_from > 0:
             if window.splittable:
                 return None
             msg = (
-                f"more than {self._last_from + size} posts of {self._describe} share "
-                f"doc_date {format_timestamp(window.start)}; the Search API cannot page them all"
+                f"more than {last_from + size} posts of {self._describe} share "
+                f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
+                "page them all"
             )
             raise WindowTooLargeError(msg)
         pages, consistent = self._middle_pages(query, known_full=bool(last))
@@ -176,7 +227,30 @@ class WindowReader:
                 raise Data365Error(msg)
             return self.read_window(window, attempt=attempt + 1)
         records = [*first, *(post for page in pages for post in page), *last]
+        for page in pages:
+            self._check(window, page)
         return CompletedWindow(window, _unique(records))
+
+    def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Record]:
+        page = self._fetch_page(query, offset, self._page_size)
+        self._check(window, page)
+        return page
+
+    def _check(self, window: Window, page: list[Record]) -> None:
+        """Stop at the first post outside the ranges asked for: the server ignores them."""
+        for bounds in (window, self._also):
+            if bounds is None:
+                continue
+            for record in page:
+                value = bounds.outside(record)
+                if value is not None:
+                    msg = (
+                        f"the Datastreamer API returned a post of {self._describe} with "
+                        f"{bounds.field} {value} outside the requested range "
+                        f"{bounds.describe()}: it does not filter on {bounds.field} ranges, "
+                        "so the sync stops rather than deliver duplicates or skip posts"
+                    )
+                    raise RangeIgnoredError(msg)
 
     def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Record]], bool]:
         """The pages between the first and the last reachable one, several at a time.
@@ -205,6 +279,35 @@ class WindowReader:
         return list(
             self._page_pool.map(lambda offset: self._fetch_page(query, offset, size), offsets)
         )
+
+
+def chunks(
+    completed: CompletedWindow, size: int = CHECKPOINT_POSTS
+) -> Iterator[tuple[Window, list[Record]]]:
+    """The window's posts sorted by its field, in chunks of about ``size`` cut where the value
+    changes, each with the part of the window it completes (a chunk's window ends where the
+    next chunk's first value begins; the last one ends with the window)."""
+    field = completed.window.field
+
+    def key(record: Record) -> str:
+        return record_date(record, field) or ""
+
+    ordered = sorted(completed.records, key=key)
+    start = completed.window.start
+    begin = 0
+    while begin < len(ordered):
+        stop = min(begin + size, len(ordered))
+        while stop < len(ordered) and key(ordered[stop]) == key(ordered[stop - 1]):
+            stop += 1  # posts sharing a value stay in one chunk
+        end = completed.window.end
+        if stop < len(ordered):
+            end = parse_timestamp(key(ordered[stop])) or end
+        yield Window(start, end, field), ordered[begin:stop]
+        if end is not None:
+            start = end
+        begin = stop
+    if not ordered:
+        yield completed.window, []
 
 
 def _unique(records: list[Record]) -> list[Record]:

@@ -11,8 +11,10 @@ import pytest
 import requests
 from support import API_KEY
 
-from tap_data365.checkpoints import SourceCheckpoint
+from tap_data365.boundary import MAX_SEEN
+from tap_data365.checkpoints import Plan, SourceCheckpoint
 from tap_data365.emulator import Emulator, EmulatorConfig
+from tap_data365.normalize import format_timestamp
 from tap_data365.windows import Window, WindowReader, combine_query, merge_ranges
 
 UTC = dt.UTC
@@ -74,60 +76,169 @@ def done_task(task_id: str, first: str, last: str, updated: str = "u1") -> dict[
     }
 
 
+def checkpoint(state: dict[str, Any], lookback: dt.timedelta = dt.timedelta(hours=1)) -> Any:
+    return SourceCheckpoint(state, lookback=lookback, now=NOW)
+
+
 def test_first_sync_reads_from_start_and_remembers_finished_tasks() -> None:
     state: dict[str, Any] = {}
-    plan = SourceCheckpoint(state).plan(
+    plan = checkpoint(state).plan(
         [done_task("t1", "2024-01-01", "2024-01-02")],
         start=at("2024-01-01"),
-        lookback=dt.timedelta(hours=1),
         floor=at("2024-01-01"),
     )
-    assert plan == [Window(at("2024-01-01"), None)]
+    assert plan == Plan(None, None, [], Window(at("2024-01-01"), None))
     assert state["tasks_seen"] == {"t1": "u1"}
 
 
+def test_found_sweep_covers_older_doc_dates_and_reads_no_task_range() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+        "tasks_seen": {"t1": "u1"},
+    }
+    plan = checkpoint(state).plan(
+        [done_task("t1", "2024-05-01", "2024-05-01", updated="u2")],
+        start=at("2024-12-31"),
+        floor=at("2024-01-01"),
+    )
+    split = at("2024-12-30T23:00:00")
+    assert plan.found_sweep == Window(at("2025-05-31T23:00:00"), None, "content.found")
+    assert plan.found_doc_range == Window(at("2024-01-01"), split)
+    assert plan.catchup == []  # the re-run task's posts come through the found sweep
+    assert plan.main == Window(split, None)
+    assert state["tasks_seen"] == {"t1": "u2"}
+
+
+def test_an_interrupted_fallback_is_taken_over_by_the_found_sweep() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+        "catchup": [["2024-04-30T00:00:00.000000Z", "2024-05-03T00:00:00.000000Z"]],
+        "catchup_found_from": "2025-05-01T00:00:00.000000Z",
+    }
+    plan = checkpoint(state).plan([], start=at("2024-12-31"), floor=at("2024-01-01"))
+    # The sweep starts where the catch-up's filter did: nothing it would emit is missed.
+    assert plan.found_sweep == Window(at("2025-05-01"), None, "content.found")
+    assert plan.catchup == []
+    assert "catchup" not in state
+    assert "catchup_found_from" not in state
+
+
+def test_end_date_bounds_both_sweeps() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-06-01T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+    }
+    plan = checkpoint(state, dt.timedelta(0)).plan(
+        [], start=at("2024-06-01"), floor=at("2024-01-01"), end=at("2024-03-01")
+    )
+    assert plan.found_doc_range == Window(at("2024-01-01"), at("2024-03-01"))
+    assert plan.main is None  # the bookmark is past end_date: nothing to sweep by doc_date
+
+
 def test_task_finished_since_last_sync_is_read_again_then_forgotten() -> None:
+    """Without a found mark (state of an older version, or found_filter off): task ranges."""
     state: dict[str, Any] = {
         "replication_key": "doc_date",
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
         "tasks_seen": {"t1": "u1", "gone": "u0"},
     }
-    checkpoint = SourceCheckpoint(state)
-    plan = checkpoint.plan(
+    check = checkpoint(state)
+    plan = check.plan(
         [done_task("t1", "2024-01-01", "2024-01-02"), done_task("t2", "2024-03-01", "2024-03-02")],
         start=at("2024-12-31"),
-        lookback=dt.timedelta(hours=1),
         floor=at("2024-01-01"),
     )
     catchup = Window(at("2024-02-29"), at("2024-03-04"))
-    assert plan == [catchup, Window(at("2024-12-30T23:00:00"), None)]
+    assert plan == Plan(None, None, [catchup], Window(at("2024-12-30T23:00:00"), None))
     assert state["tasks_seen"] == {"t1": "u1", "t2": "u1"}  # pruned the task that is gone
     assert state["catchup"] == [["2024-02-29T00:00:00.000000Z", "2024-03-04T00:00:00.000000Z"]]
     # A killed sync resumes the catch-up range from the state alone.
-    resumed = SourceCheckpoint(dict(state)).plan(
-        [], start=at("2024-12-31"), lookback=dt.timedelta(0), floor=at("2024-01-01")
+    resumed = checkpoint(dict(state), dt.timedelta(0)).plan(
+        [], start=at("2024-12-31"), floor=at("2024-01-01")
     )
-    assert resumed[0] == catchup
+    assert resumed.catchup == [catchup]
     # Reading it moves no bookmark and clears it.
-    checkpoint.window_done(catchup, "2024-03-02T10:00:00.000000Z")
+    check.window_done(catchup, catchup=True)
     assert "catchup" not in state
     assert state["replication_key_value"] == "2024-12-31T00:00:00.000000Z"
-    checkpoint.window_done(plan[1], "2025-01-01T00:00:00.000000Z")
+    assert check.accept({"id": "p", "doc_date": "2025-01-01T00:00:00.000000Z"}, catchup=False)
+    check.window_done(Window(at("2024-12-30T23:00:00"), None), catchup=False)
     assert state["replication_key_value"] == "2025-01-01T00:00:00.000000Z"
 
 
-def test_a_task_that_finishes_again_is_read_again() -> None:
+def test_fallback_rereads_a_rerun_task_but_emits_only_posts_found_since() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
         "tasks_seen": {"t1": "u1"},
     }
-    plan = SourceCheckpoint(state).plan(
+    check = checkpoint(state)
+    plan = check.plan(
         [done_task("t1", "2024-05-01", "2024-05-01", updated="u2")],
         start=at("2024-12-31"),
-        lookback=dt.timedelta(0),
         floor=at("2024-01-01"),
+        found_filter=False,
     )
-    assert plan[0] == Window(at("2024-04-30"), at("2024-05-03"))
+    assert plan.found_sweep is None
+    assert plan.catchup == [Window(at("2024-04-30"), at("2024-05-03"))]
+    old = {"id": "old", "doc_date": "2024-05-01T10:00:00.000000Z",
+           "content": {"found": "2024-05-02T00:00:00Z"}}  # fmt: skip
+    new = {"id": "new", "doc_date": "2024-05-01T11:00:00.000000Z",
+           "content": {"found": "2025-07-01T00:00:00Z"}}  # fmt: skip
+    assert not check.accept(old, catchup=True)
+    assert check.accept(new, catchup=True)
+    assert not check.accept(new, catchup=True)  # read twice in one sync: emitted once
+    check.window_done(plan.catchup[0], catchup=True)
+    assert state["found_mark"] == "2025-07-01T00:00:00.000000Z"
+    assert "catchup_found_from" not in state
+    assert (check.counts.emitted, check.counts.skipped_old, check.counts.skipped_seen) == (1, 1, 1)
+
+
+def test_found_mark_waits_for_the_whole_catchup() -> None:
+    state: dict[str, Any] = {
+        "replication_key_value": "2024-12-31T00:00:00.000000Z",
+        "found_mark": "2025-06-01T00:00:00.000000Z",
+        "catchup": [["2024-04-01T00:00:00.000000Z", "2024-06-01T00:00:00.000000Z"]],
+        "catchup_found_from": "2025-05-31T23:00:00.000000Z",
+    }
+    check = checkpoint(state)
+    plan = check.plan([], start=at("2024-12-31"), floor=at("2024-01-01"), found_filter=False)
+    new = {"id": "n", "doc_date": "2024-04-02T00:00:00.000000Z",
+           "content": {"found": "2025-07-01T00:00:00Z"}}  # fmt: skip
+    assert check.accept(new, catchup=True)
+    check.window_done(Window(at("2024-04-01"), at("2024-05-01")), catchup=True)
+    # Half the range is read: a resumed sync filters and skips exactly as this one did.
+    assert state["found_mark"] == "2025-06-01T00:00:00.000000Z"
+    assert state["catchup_found_from"] == "2025-05-31T23:00:00.000000Z"
+    assert len(state["seen"]) == 1
+    check.window_done(Window(at("2024-05-01"), plan.catchup[0].end), catchup=True)
+    assert state["found_mark"] == "2025-07-01T00:00:00.000000Z"
+    assert "catchup" not in state
+
+
+def test_boundary_zone_is_remembered_and_bounded() -> None:
+    state: dict[str, Any] = {}
+    check = checkpoint(state)
+    base = at("2024-06-01")
+    for i in range(MAX_SEEN + 500):
+        moment = format_timestamp(base + dt.timedelta(seconds=i))
+        assert check.accept({"id": str(i), "doc_date": moment, "content": {"found": moment}},
+                            catchup=False)  # fmt: skip
+    check.window_done(Window(base, None), catchup=False)
+    assert len(state["seen"]) == MAX_SEEN  # the zone (last hour: 3,600 s) is capped
+    again = checkpoint(state)
+    newest = str(MAX_SEEN + 499)
+    moment = format_timestamp(base + dt.timedelta(seconds=MAX_SEEN + 499))
+    assert not again.accept({"id": newest, "doc_date": moment}, catchup=False)
+    # Posts that left the zone (older than bookmark and found mark minus the lookback) go.
+    later = format_timestamp(base + dt.timedelta(days=1))
+    again.accept({"id": "x", "doc_date": later, "content": {"found": later}}, catchup=False)
+    again.window_done(Window(base, None), catchup=False)
+    assert len(state["seen"]) == MAX_SEEN  # kept while this sync may still read them
+    again.finish()
+    assert len(state["seen"]) == 1
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +288,7 @@ def test_reader_splits_full_windows_and_reads_everything_in_order(
     assert len(ids) == len(set(ids)) == 25_000
     starts = [c.window.start for c in completed]
     assert starts == sorted(starts)
-    assert all(
-        a.window.end == b.window.start for a, b in itertools.pairwise(completed)
-    )
+    assert all(a.window.end == b.window.start for a, b in itertools.pairwise(completed))
     assert max(offset for _, offset in calls) <= 9_900
     # Splitting costs a few requests over the minimum of one per 100 posts.
     assert len(calls) < 25_000 / 100 * 1.2

@@ -14,7 +14,14 @@ prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0 on SI
 Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
 ``GET|DELETE /_emulator/requests``, ``GET|POST /_emulator/config``,
 ``POST /_emulator/finish-running-tasks``, ``POST /_emulator/tasks`` (same fields as
-``Emulator.add_task``), ``GET /_emulator/post-count/<source>``.
+``Emulator.add_task``), ``POST /_emulator/posts`` (``source``, ``count``, ``from_date``,
+``to_date``: posts without a task, as ``Emulator.add_posts``),
+``GET /_emulator/post-count/<source>``.
+
+``content.found`` is the collection time: a finished task's posts carry the finish time, a
+re-run of a finished task adds ``rerun_posts`` newly found posts. ``found_ranges``
+("honour", "ignore", "match_none") and ``doc_date_ranges`` ("honour", "ignore") model servers
+that do not filter on those ranges.
 
 Choices where the API is silent (each documented where it is implemented):
 - Lucene: juxtaposed terms are ANDed (``lucene.py``); bare terms match content.body,

@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
                    choices=("complete", "finished", "alternate"))  # fmt: skip
     p.add_argument("--polls-to-finish", type=int, default=2)
     p.add_argument("--posts-per-task", type=int, default=300)
+    p.add_argument("--rerun-posts", type=int, default=30, help="posts a task re-run adds")
+    p.add_argument("--found-ranges", default="honour", choices=("honour", "ignore", "match_none"),
+                   help="how content.found ranges are treated")  # fmt: skip
+    p.add_argument("--doc-date-ranges", default="honour", choices=("honour", "ignore"))
     p.add_argument("--search-order", default="relevance",
                    choices=("relevance", "doc_date_desc", "doc_date_asc"))  # fmt: skip
     p.add_argument("--include-total", action="store_true")
@@ -51,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             retry_after=args.retry_after, finish_status=args.finish_status,
             polls_to_finish=args.polls_to_finish, posts_per_task=args.posts_per_task,
             search_order=args.search_order, include_total=args.include_total,
-            task_id_key=args.task_id_key, verbose=args.verbose,
+            task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
+            found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
             max_in_flight=args.max_in_flight,
         )  # fmt: skip
     except ValueError as exc:

@@ -13,11 +13,11 @@ from tap_data365.emulator.faults import FaultInjector
 from tap_data365.emulator.inflight import InFlightGate
 from tap_data365.emulator.requestlog import LoggedRequest, RequestLog
 from tap_data365.emulator.search import SearchEngine
-from tap_data365.emulator.seed import seed_task_id
+from tap_data365.emulator.seed import iso_now, seed_task_id
 from tap_data365.emulator.server import EmulatorServer
+from tap_data365.emulator.sources import SOURCES
 from tap_data365.emulator.store import Indexes
 from tap_data365.emulator.tasks import Task, TaskBook
-from tap_data365.normalize import KNOWN_SOURCES
 
 #: Sample task values per source, from the seed page's table.
 SAMPLE_VALUES = {
@@ -150,7 +150,7 @@ class Emulator:
         update_interval: int | None = None,
         parameters: dict[str, Any] | None = None,
     ) -> str:
-        if source not in KNOWN_SOURCES:
+        if source not in SOURCES:
             msg = f"unknown source: {source}"
             raise ValueError(msg)
         task = self.tasks.add(
@@ -167,8 +167,17 @@ class Emulator:
     def post_count(self, source: str) -> int:
         return self.indexes.count(source)
 
+    def add_posts(self, source: str, count: int, from_date: str, to_date: str) -> int:
+        """Make ``count`` posts dated in [from_date, to_date] searchable without any task
+        (indexing delays, a task removed before the tap saw it): found now, found_by null."""
+        if source not in SOURCES:
+            msg = f"unknown source: {source}"
+            raise ValueError(msg)
+        return self.indexes.add_untasked_posts(source, count, from_date, to_date, iso_now())
+
     def _on_finish(self, task: Task, run: int, found: str) -> None:
-        count = self._config.posts_per_task
+        # The first run collects the range; a re-run (repeating task) finds a few new posts.
+        count = self._config.posts_per_task if run == 1 else self._config.rerun_posts
         self.indexes.add_task_posts(task.source, task.as_seed(), run, count, found)
 
     def _seed_tasks(self) -> None:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.normalize import KNOWN_SOURCES
+from tap_data365.emulator.sources import SOURCES
 
 #: Post counts of the seeded search indexes (short source name → posts) at scale 1.
 DEFAULT_SEED_POSTS: dict[str, int] = {
@@ -32,6 +32,8 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "finish_status": ("complete", "finished", "alternate"),
     "fail_status": ("failed", "fail"),
     "search_order": ("relevance", "doc_date_desc", "doc_date_asc"),
+    "found_ranges": ("honour", "ignore", "match_none"),
+    "doc_date_ranges": ("honour", "ignore"),
 }
 
 
@@ -52,7 +54,7 @@ class EmulatorConfig:
     seed_tasks: bool = False
 
     # -- sources and task shapes
-    connected_sources: tuple[str, ...] = KNOWN_SOURCES
+    connected_sources: tuple[str, ...] = SOURCES
     sources_item: str = "string"
     sources_wrapper: str | None = None
     tasks_wrapper: str | None = None
@@ -66,12 +68,19 @@ class EmulatorConfig:
     fail_status: str = "failed"
     list_status_lag: bool = True
     posts_per_task: int = 300
+    #: Posts a re-run of a finished task adds (a repeating task finds a few new ones).
+    rerun_posts: int = 30
 
     # -- search
     include_total: bool = False
     include_search_after: bool = True
     search_order: str = "relevance"
     honour_sort: bool = True
+    #: How a range on ``content.found`` is treated: honoured, ignored (matches every post)
+    #: or matching nothing; Datastreamer does not document that the field is filterable.
+    found_ranges: str = "honour"
+    #: "ignore": a ``doc_date`` range matches every post (a server the tap must refuse).
+    doc_date_ranges: str = "honour"
 
     # -- faults
     latency_ms: float = 0.0
@@ -92,15 +101,16 @@ class EmulatorConfig:
             if kind not in FAULT_KINDS:
                 msg = f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}"
                 raise ValueError(msg)
-        unknown = [s for s in (*self.connected_sources, *self.seed_posts) if s not in KNOWN_SOURCES]
+        unknown = [s for s in (*self.connected_sources, *self.seed_posts) if s not in SOURCES]
         if unknown:
             msg = f"unknown sources: {', '.join(unknown)}"
             raise ValueError(msg)
         if not 0.0 <= self.fault_rate <= 1.0:
             msg = "fault_rate must be within 0..1"
             raise ValueError(msg)
-        if self.polls_to_finish < 1 or self.posts_per_task < 0 or self.scale < 0:
-            msg = "polls_to_finish must be >= 1, posts_per_task and scale >= 0"
+        if (self.polls_to_finish < 1 or self.posts_per_task < 0 or self.rerun_posts < 0
+                or self.scale < 0):  # fmt: skip
+            msg = "polls_to_finish must be >= 1, posts_per_task, rerun_posts and scale >= 0"
             raise ValueError(msg)
         if self.max_in_flight < 0:
             msg = "max_in_flight must be >= 0 (0: no limit)"

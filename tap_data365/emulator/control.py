@@ -55,6 +55,10 @@ def _route(emu: Emulator, method: str, route: str, body: Any) -> Reply:
             parameters=body.get("parameters"),
         )
         return reply(200, {"id": task_id})
+    if (method, route) == ("POST", "posts"):
+        added = emu.add_posts(body["source"], int(body["count"]), body["from_date"],
+                              body["to_date"])  # fmt: skip
+        return reply(200, {"added": added})
     if method == "GET" and route.startswith("post-count/"):
         source = route.removeprefix("post-count/")
         return reply(200, {"source": source, "count": emu.post_count(source)})

@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 
 from tap_data365.emulator import lucene
-from tap_data365.emulator.posts import DATE_FIELDS, DEFAULT_FIELDS, Post, instant_us, words
+from tap_data365.emulator.instants import instant_us
+from tap_data365.emulator.posts import DATE_FIELDS, DEFAULT_FIELDS, Post, words
 
 Predicate = Callable[[Post], bool]
 #: Fields whose order is the index order: a range on them is a bisect.
@@ -41,6 +42,41 @@ class Window:
         ):
             high, inc_high = other.high, other.include_high
         return Window(low, high, inc_low, inc_high)
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeModes:
+    """How ranges on ``content.found`` and on ``doc_date`` are treated (config switches):
+    "honour", "ignore" (the clause matches every post) or "match_none"."""
+
+    found: str = "honour"
+    doc_date: str = "honour"
+
+
+HONOUR_RANGES = RangeModes()
+_NOTHING = lucene.Not(lucene.MatchAll())
+
+
+def apply_range_modes(node: lucene.Node, modes: RangeModes) -> lucene.Node:
+    """The query as a server with these range habits evaluates it."""
+    if modes == HONOUR_RANGES:
+        return node
+    if isinstance(node, lucene.Range):
+        mode = modes.found if node.field == "content.found" else None
+        if node.field in _WINDOW_FIELDS:
+            mode = modes.doc_date
+        if mode == "ignore":
+            return lucene.MatchAll()
+        if mode == "match_none":
+            return _NOTHING
+        return node
+    if isinstance(node, lucene.And):
+        return lucene.And(tuple(apply_range_modes(c, modes) for c in node.children))
+    if isinstance(node, lucene.Or):
+        return lucene.Or(tuple(apply_range_modes(c, modes) for c in node.children))
+    if isinstance(node, lucene.Not):
+        return lucene.Not(apply_range_modes(node.child, modes))
+    return node
 
 
 @dataclasses.dataclass(frozen=True)

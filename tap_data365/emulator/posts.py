@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from tap_data365.normalize import parse_timestamp
+from tap_data365.emulator.instants import instant_us
 
 _WORDS = re.compile(r"[^\W_]+")
 #: Fields a bare (field-less) term or phrase is matched against.
@@ -35,16 +35,6 @@ _encode = msgspec.json.Encoder().encode
 def words(text: str) -> list[str]:
     """Lower-cased words, the one tokenizer used for documents and query terms alike."""
     return _WORDS.findall(text.lower())
-
-
-def instant_us(value: object) -> int | None:
-    """A timestamp spelling → integer microseconds since the epoch (UTC), None if absent."""
-    parsed = parse_timestamp(value)
-    if parsed is None:
-        return None
-    return (parsed.toordinal() - 719_163) * 86_400_000_000 + (
-        (parsed.hour * 3600 + parsed.minute * 60 + parsed.second) * 1_000_000 + parsed.microsecond
-    )
 
 
 def _flatten(prefix: str, value: object, out: dict[str, list[object]]) -> None:

@@ -53,7 +53,7 @@ class SearchEngine:
 
     def search(self, body: object, cfg: EmulatorConfig) -> bytes:
         request = parse_request(body, cfg, counting=False)
-        hits = self.hits(request.query, request.sources, request.order)
+        hits = self.hits(request.query, request.sources, request.order, _ranges(cfg))
         if request.search_after is not None:
             hits = _after(hits, request.order, request.search_after)
             page = hits[: request.size]
@@ -69,18 +69,25 @@ class SearchEngine:
 
     def count(self, body: object, cfg: EmulatorConfig) -> int:
         request = parse_request(body, cfg, counting=True)
-        return len(self.hits(request.query, request.sources, Order("doc_date", False)))
+        order = Order("doc_date", False)
+        return len(self.hits(request.query, request.sources, order, _ranges(cfg)))
 
-    def hits(self, query: str, sources: tuple[str, ...], order: Order) -> list[Post]:
-        """Every matching post, ordered; cached per (query, sources, order, data version)."""
-        key = (query, sources, order, self._indexes.version)
+    def hits(
+        self,
+        query: str,
+        sources: tuple[str, ...],
+        order: Order,
+        ranges: matching.RangeModes = matching.HONOUR_RANGES,
+    ) -> list[Post]:
+        """Every matching post, ordered; cached per (query, sources, order, ranges, version)."""
+        key = (query, sources, order, ranges, self._indexes.version)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
         try:
-            plan = matching.plan(lucene.parse(query))
+            plan = matching.plan(matching.apply_range_modes(lucene.parse(query), ranges))
         except lucene.LuceneError as exc:
             raise ApiError(400, f"invalid query: {exc}") from None
         window = plan.window
@@ -96,6 +103,10 @@ class SearchEngine:
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return found
+
+
+def _ranges(cfg: EmulatorConfig) -> matching.RangeModes:
+    return matching.RangeModes(found=cfg.found_ranges, doc_date=cfg.doc_date_ranges)
 
 
 def _sort(posts: list[Post], order: Order, salt: str) -> None:

@@ -186,10 +186,11 @@ def task_posts(
     found: str,
 ) -> list[Post]:
     """The posts a finished task brings in: dated inside [from_date, to_date + 1 day)."""
-    start = dt.datetime.fromisoformat(task["from_date"]).replace(tzinfo=dt.UTC)
-    end = dt.datetime.fromisoformat(task["to_date"]).replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    start = _moment(task["from_date"])
+    # A day's date covers the whole day; a date-time (posts added without a task) is exact.
+    end = _moment(task["to_date"]) + dt.timedelta(days=1 if len(task["to_date"]) == 10 else 0)
     start_us = int((start - _EPOCH).total_seconds()) * 1_000_000
-    span = int((end - start).total_seconds()) * 1_000_000
+    span = max(1, int((end - start).total_seconds()) * 1_000_000)
     value = str(task["value"])
     rng = random.Random(f"{seed}|task|{source}|{value}|{task['from_date']}|{task['to_date']}|{run}")
     maker = _DocMaker(rng, source)
@@ -203,6 +204,11 @@ def task_posts(
         )
         posts.append(Post(doc, instant, tokens))
     return posts
+
+
+def _moment(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class _DocMaker:
@@ -223,7 +229,12 @@ class _DocMaker:
         self._remember()
 
     def make(
-        self, seq: int, doc_date: str, found: str, found_by: str, extra_words: tuple[str, ...]
+        self,
+        seq: int,
+        doc_date: str,
+        found: str,
+        found_by: str | None,
+        extra_words: tuple[str, ...],
     ) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The document and its default-field words (what ``Post.default_words`` computes).
 

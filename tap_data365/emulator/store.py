@@ -8,7 +8,7 @@ from typing import Any
 
 from tap_data365.emulator.posts import Index
 from tap_data365.emulator.seed import seeded_posts, task_posts
-from tap_data365.normalize import KNOWN_SOURCES, SEARCH_INDEX_PREFIX
+from tap_data365.emulator.sources import INDEX_PREFIX, SOURCES
 
 
 class Indexes:
@@ -21,16 +21,17 @@ class Indexes:
         self._lock = threading.Lock()
         #: Bumped whenever posts are added: cached search results keyed on it go stale.
         self.version = 0
+        self._batches = 0  # numbers the batches of posts added without a task
 
     @staticmethod
     def index_name(source: str) -> str:
-        return SEARCH_INDEX_PREFIX + source
+        return INDEX_PREFIX + source
 
     @staticmethod
     def source_of(index_name: str) -> str | None:
         """The short source of a ``data365_<source>`` name, None when not a known index."""
-        source = index_name.removeprefix(SEARCH_INDEX_PREFIX)
-        if index_name.startswith(SEARCH_INDEX_PREFIX) and source in KNOWN_SOURCES:
+        source = index_name.removeprefix(INDEX_PREFIX)
+        if index_name.startswith(INDEX_PREFIX) and source in SOURCES:
             return source
         return None
 
@@ -73,3 +74,13 @@ class Indexes:
         with self._lock:
             self.version += 1
         return count
+
+    def add_untasked_posts(
+        self, source: str, count: int, from_date: str, to_date: str, found: str
+    ) -> int:
+        """Posts that appear without a task: ``content.found_by`` is null."""
+        with self._lock:
+            self._batches += 1
+            batch = self._batches
+        pseudo = {"id": None, "value": "untasked", "from_date": from_date, "to_date": to_date}
+        return self.add_task_posts(source, pseudo, batch, count, found)
