@@ -166,3 +166,12 @@ def test_a_sporadic_429_at_a_level_that_held_does_not_push_the_next_probe_away()
         limiter.release(slot, 200)  # type: ignore[arg-type]
         answers += 1
     assert answers == FIRST_PROBE_AFTER  # not doubled: two in flight had worked before
+
+
+def test_a_retry_after_beyond_max_pause_does_not_hold_the_other_workers() -> None:
+    # The run stops on such an answer (max_retry_wait); the others must not sit it out.
+    limiter = AdaptiveLimiter(4, max_pause=120, clock=Clock())
+    slot = limiter.try_acquire()
+    assert slot is not None
+    limiter.release(slot, 429, retry_after=3600)
+    assert limiter.try_acquire() is not None
