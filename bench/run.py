@@ -145,17 +145,19 @@ def alternate(
     }
 
 
-def posts_in(path: Path) -> tuple[int, int, int]:
-    """RECORD messages, distinct ids, and the size of the final STATE in a tap's output."""
+def posts_in(path: Path) -> tuple[int, int, int, int]:
+    """RECORD messages, distinct ids, STATE messages and the final STATE's size in an output."""
     ids: list[str] = []
     state = ""
+    states = 0
     with path.open() as output:
         for line in output:
             if line.startswith('{"type":"RECORD"'):
                 ids.append(json.loads(line)["record"]["id"])
             elif '"STATE"' in line[:30]:
+                states += 1
                 state = json.dumps(json.loads(line)["value"])
-    return len(ids), len(set(ids)), len(state)
+    return len(ids), len(set(ids)), states, len(state)
 
 
 def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
@@ -168,11 +170,12 @@ def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
         emu.clear()
         timed(pager_command(emu))
         pager_requests = len(emu.searches())
-    posts, distinct, state_bytes = posts_in(out)
+    posts, distinct, states, state_bytes = posts_in(out)
     minimum = posts // 100 + 1
     return {"posts": posts, "distinct_posts": distinct, "tap_requests": tap_requests,
             "pager_requests": pager_requests, "minimum": minimum,
-            "ratio": tap_requests / minimum, "final_state_bytes": state_bytes}  # fmt: skip
+            "ratio": tap_requests / minimum, "state_messages": states,
+            "final_state_bytes": state_bytes}  # fmt: skip
 
 
 def fig_wall(latency_ms: int, scale: float, workdir: Path, runs: int) -> dict[str, Any]:
@@ -217,14 +220,15 @@ def fig_faults(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
     with Emulator(scale, *flags) as emu:
         out = workdir / "faults.jsonl"
         seconds, _ = timed(tap_command(emu, workdir, max_retries=10), str(out))
-    _, distinct, _ = posts_in(out)
+    _, distinct, _, _ = posts_in(out)
     return {"posts": distinct, "seconds": seconds, "posts_per_second": distinct / seconds}
 
 
 def report(name: str, r: dict[str, Any]) -> str:
     if name == "requests":
         return (f"| search requests / minimum ({r['minimum']}) | {r['tap_requests']} "
-                f"({r['distinct_posts']} posts, final STATE {r['final_state_bytes']} bytes) | "
+                f"({r['distinct_posts']} posts, {r['state_messages']} STATE messages, the last "
+                f"{r['final_state_bytes']} bytes) | "
                 f"pager {r['pager_requests']} | **{r['ratio']:.3f}x** | <= 1.02x |")  # fmt: skip
     if name in {"wall0", "wall100"}:
         label = "no latency" if r["latency_ms"] == 0 else f"{r['latency_ms']} ms per request"
