@@ -1,13 +1,23 @@
-"""Benchmark: a full search_results sync of the 25k-post source vs a plain pager.
+"""Benchmark: every figure of the performance table in one command, side by side in one run.
 
-    python bench/run.py [--runs 5] [--latencies 0,100] [--scale 1]
+    python bench/run.py [--runs 5] [--slow-runs 3] [--scale 1] [--only requests,wall0,...]
 
-For each emulated latency it starts the emulator (its own process), runs the tap once to
-record the exact page requests it makes, then alternates tap runs and plain-pager runs over
-those same requests (the pager: requests + json, one JSON line per post, sequential), and
-prints the median wall times, their ratio, peak memory (max RSS) of each, requests made vs
-the minimum (one per 100 posts), and the size of the final STATE. Both programs write to
-/dev/null. Nothing here is asserted: the figures are for the notes.
+Each figure is a full ``search_results`` sync of the seeded 25,000-post source by the tap
+(its own process) against the emulator (its own process), compared with a plain
+``requests`` + ``json`` pager (bench/pager.py) that reads the same source sequentially in
+30-day windows. Tap and pager runs alternate and the medians are compared, so both see the
+same machine load; only ratios and counts are meant to be compared between machines.
+
+Figures (``--only`` picks some):
+  requests  search requests the tap makes / the minimum (posts // 100 + 1)
+  wall0     wall time, no latency: tap / pager (``--runs`` alternating runs)
+  wall100   wall time, 100 ms per request: tap / pager (``--slow-runs``)
+  throttled wall time behind a server that serves one request at a time (429 with
+            ``Retry-After: 1`` beyond it), 50 ms per request: tap / pager, and the share of
+            the tap's requests answered 429 (``--slow-runs``)
+  memory    the tap's peak RSS at 10x the posts (250,000) / at 25,000 (``--slow-runs``)
+  faults    posts/s with 10 % injected faults (429 / 503 / dropped connection)
+Both programs write to /dev/null. Nothing is asserted: the figures are for the notes.
 """
 
 from __future__ import annotations
@@ -21,213 +31,256 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 API_KEY = "bench-key"
 SOURCE = "twitter_keywords"
+INDEX = "data365_" + SOURCE
+START_DATE = "2024-01-01T00:00:00Z"
+FIGURES = ("requests", "wall0", "wall100", "throttled", "memory", "faults")
 
 
-def start_emulator(
-    latency_ms: int, scale: float, extra: list[str]
-) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "tap_data365.emulator",
-        "--port",
-        "0",
-        "--api-key",
-        API_KEY,
-        "--latency-ms",
-        str(latency_ms),
-        "--scale",
-        str(scale),
-        *extra,
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if "listening on" not in line:
-        process.kill()
-        raise SystemExit(f"emulator did not start: {line!r}")
-    return process, line.strip().rsplit(" ", 1)[-1]
+class Emulator:
+    """The emulator in its own process, for one figure."""
+
+    def __init__(self, scale: float, *flags: str) -> None:
+        command = [sys.executable, "-m", "tap_data365.emulator", "--port", "0",
+                   "--api-key", API_KEY, "--scale", str(scale), *flags]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if "listening on" not in line:
+            self.process.kill()
+            raise SystemExit(f"emulator did not start: {line!r}")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def control(self, method: str, path: str) -> Any:
+        request = urllib.request.Request(self.url + path, method=method)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def searches(self) -> list[dict[str, Any]]:
+        """The search requests logged since the last ``clear``."""
+        log = self.control("GET", "/_emulator/requests")
+        return [entry for entry in log if entry["path"].startswith("/api/search")]
+
+    def clear(self) -> None:
+        self.control("DELETE", "/_emulator/requests")
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait()
 
 
-def control(url: str, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        raw = response.read()
-    return json.loads(raw) if raw else None
-
-
-def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (KiB) and stdout tail of one child process."""
-    with Path(stdout_path).open("wb") as sink:
+def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process; a failure stops the bench."""
+    # stderr to a file, not a pipe: a pipe read only at the end would fill up and block
+    # the child on its log lines.
+    with Path(stdout_path).open("wb") as sink, tempfile.TemporaryFile() as errors:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, stdout=sink, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
-    stderr = process.stderr.read() if process.stderr else b""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {command}\n{stderr.decode(errors='replace')[-2000:]}")
-    return elapsed, usage.ru_maxrss, stderr
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"command failed: {command}\n{tail}")
+    return elapsed, usage.ru_maxrss
 
 
-def tap_command(config_path: Path) -> list[str]:
-    return [sys.executable, "-m", "tap_data365", "--config", str(config_path)]
+def tap_command(emu: Emulator, workdir: Path, **settings: Any) -> list[str]:
+    """The tap syncing only search_results of the one source, default settings otherwise."""
+    config = {"api_key": API_KEY, "api_url": emu.url, "sources": [SOURCE],
+              "start_date": START_DATE, **settings}  # fmt: skip
+    config_path = workdir / "config.json"
+    config_path.write_text(json.dumps(config))
+    base = [sys.executable, "-m", "tap_data365", "--config", str(config_path)]
+    catalog = json.loads(subprocess.run([*base, "--discover"], capture_output=True,
+                                        check=True).stdout)  # fmt: skip
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] == []:
+                item["metadata"]["selected"] = entry["tap_stream_id"] == "search_results"
+    catalog_path = workdir / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    return [*base, "--catalog", str(catalog_path)]
 
 
-def bench_latency(latency_ms: int, runs: int, scale: float, workdir: Path) -> dict[str, Any]:
-    emulator, url = start_emulator(latency_ms, scale, [])
-    try:
-        config = {
-            "api_key": API_KEY,
-            "api_url": url,
-            "sources": [SOURCE],
-            "start_date": "2024-01-01T00:00:00Z",
-        }
-        config_path = workdir / "config.json"
-        config_path.write_text(json.dumps(config))
-        catalog_path = workdir / "catalog.json"
-        catalog = json.loads(
-            subprocess.run(
-                [*tap_command(config_path), "--discover"], capture_output=True, check=True
-            ).stdout
-        )
-        for entry in catalog["streams"]:
-            for item in entry["metadata"]:
-                if item["breadcrumb"] == []:
-                    item["metadata"]["selected"] = entry["tap_stream_id"] == "search_results"
-        catalog_path.write_text(json.dumps(catalog))
-        tap = [*tap_command(config_path), "--catalog", str(catalog_path)]
+def pager_command(emu: Emulator) -> list[str]:
+    return [sys.executable, str(HERE / "pager.py"), emu.url, API_KEY, INDEX, START_DATE]
 
-        # One recorded run: the requests the tap makes, its output and its final state.
-        control(url, "DELETE", "/_emulator/requests")
-        out_path = workdir / "tap-output.jsonl"
-        timed(tap, str(out_path))
-        log = control(url, "GET", "/_emulator/requests")
-        searches = [entry for entry in log if entry["path"].startswith("/api/search")]
-        pages_path = workdir / "pages.json"
-        pages_path.write_text(json.dumps([entry["body"] for entry in searches]))
-        records = states = 0
-        final_state = ""
-        with out_path.open() as output:
-            for line in output:
-                if line.startswith('{"type":"RECORD"'):
-                    records += 1
-                elif '"STATE"' in line[:30]:
-                    states += 1
-                    final_state = json.dumps(json.loads(line)["value"])
-        pager = [sys.executable, str(HERE / "pager.py"), url, API_KEY, str(pages_path)]
 
-        tap_times: list[float] = []
-        pager_times: list[float] = []
-        tap_rss: list[int] = []
-        pager_rss: list[int] = []
+def alternate(
+    tap: list[str], pager: list[str], runs: int, after: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Alternating runs; medians of wall time and peak RSS for each, and their ratio.
+
+    ``after(name)`` is called after each run of ``"tap"`` or ``"pager"``.
+    """
+    times: dict[str, list[float]] = {"tap": [], "pager": []}
+    rss: dict[str, list[int]] = {"tap": [], "pager": []}
+    for _ in range(runs):
+        for name, command in (("tap", tap), ("pager", pager)):
+            seconds, peak = timed(command)
+            times[name].append(seconds)
+            rss[name].append(peak)
+            if after is not None:
+                after(name)
+    tap_s, pager_s = statistics.median(times["tap"]), statistics.median(times["pager"])
+    return {
+        "tap_seconds": tap_s,
+        "pager_seconds": pager_s,
+        "ratio": tap_s / pager_s,
+        "tap_rss_mib": statistics.median(rss["tap"]) / 1024,
+        "pager_rss_mib": statistics.median(rss["pager"]) / 1024,
+        "tap_runs": times["tap"],
+        "pager_runs": times["pager"],
+    }
+
+
+def posts_in(path: Path) -> tuple[int, int, int, int]:
+    """RECORD messages, distinct ids, STATE messages and the final STATE's size in an output."""
+    ids: list[str] = []
+    state = ""
+    states = 0
+    with path.open() as output:
+        for line in output:
+            if line.startswith('{"type":"RECORD"'):
+                ids.append(json.loads(line)["record"]["id"])
+            elif '"STATE"' in line[:30]:
+                states += 1
+                state = json.dumps(json.loads(line)["value"])
+    return len(ids), len(set(ids)), states, len(state)
+
+
+def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
+    with Emulator(scale) as emu:
+        tap = tap_command(emu, workdir)
+        emu.clear()
+        out = workdir / "tap.jsonl"
+        timed(tap, str(out))
+        tap_requests = len(emu.searches())
+        emu.clear()
+        timed(pager_command(emu))
+        pager_requests = len(emu.searches())
+    posts, distinct, states, state_bytes = posts_in(out)
+    minimum = posts // 100 + 1
+    return {"posts": posts, "distinct_posts": distinct, "tap_requests": tap_requests,
+            "pager_requests": pager_requests, "minimum": minimum,
+            "ratio": tap_requests / minimum, "state_messages": states,
+            "final_state_bytes": state_bytes}  # fmt: skip
+
+
+def fig_wall(latency_ms: int, scale: float, workdir: Path, runs: int) -> dict[str, Any]:
+    with Emulator(scale, "--latency-ms", str(latency_ms)) as emu:
+        return {"latency_ms": latency_ms,
+                **alternate(tap_command(emu, workdir), pager_command(emu), runs)}  # fmt: skip
+
+
+def fig_throttled(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
+    flags = ("--latency-ms", "50", "--max-in-flight", "1", "--retry-after", "1")
+    with Emulator(scale, *flags) as emu:
+        statuses: list[int] = []
+
+        def count(name: str) -> None:
+            if name == "tap":  # only the tap's requests; the pager never sees a 429
+                statuses.extend(entry["status"] for entry in emu.searches())
+            emu.clear()
+
+        emu.clear()
+        result = alternate(tap_command(emu, workdir), pager_command(emu), runs, after=count)
+    refused = sum(1 for status in statuses if status == 429)
+    return {**result, "tap_requests": len(statuses), "refused": refused,
+            "refused_share": refused / max(1, len(statuses))}  # fmt: skip
+
+
+def fig_memory(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
+    peaks: dict[float, list[int]] = {scale: [], scale * 10: []}
+    with Emulator(scale) as small, Emulator(scale * 10) as large:
+        small_tap = tap_command(small, workdir / "small")
+        large_tap = tap_command(large, workdir / "large")
         for _ in range(runs):
-            seconds, rss, _ = timed(tap)
-            tap_times.append(seconds)
-            tap_rss.append(rss)
-            seconds, rss, _ = timed(pager)
-            pager_times.append(seconds)
-            pager_rss.append(rss)
-        return {
-            "latency_ms": latency_ms,
-            "posts": records,
-            "search_requests": len(searches),
-            "minimum_requests": -(-records // 100),
-            "state_messages": states,
-            "final_state_bytes": len(final_state),
-            "tap_seconds": statistics.median(tap_times),
-            "pager_seconds": statistics.median(pager_times),
-            "ratio": statistics.median(tap_times) / statistics.median(pager_times),
-            "tap_posts_per_second": records / statistics.median(tap_times),
-            "tap_peak_rss_mib": max(tap_rss) / 1024,
-            "pager_peak_rss_mib": max(pager_rss) / 1024,
-            "tap_runs": tap_times,
-            "pager_runs": pager_times,
-        }
-    finally:
-        emulator.terminate()
-        emulator.wait()
+            for key, tap in ((scale, small_tap), (scale * 10, large_tap)):
+                peaks[key].append(timed(tap)[1])
+    small_mib = statistics.median(peaks[scale]) / 1024
+    large_mib = statistics.median(peaks[scale * 10]) / 1024
+    return {"small_rss_mib": small_mib, "large_rss_mib": large_mib,
+            "ratio": large_mib / small_mib}  # fmt: skip
 
 
-def bench_faults(scale: float, workdir: Path) -> dict[str, Any]:
-    """Posts/s of a full sync with 10 % injected faults (429 / 503 / dropped connection)."""
-    emulator, url = start_emulator(
-        0, scale, ["--fault-rate", "0.1", "--fault-kinds", "429,503,drop", "--retry-after", "0"]
-    )
-    try:
-        config_path = workdir / "faults.json"
-        config_path.write_text(
-            json.dumps(
-                {
-                    "api_key": API_KEY,
-                    "api_url": url,
-                    "sources": [SOURCE],
-                    "start_date": "2024-01-01T00:00:00Z",
-                    "max_retries": 10,
-                }
-            )
-        )
-        out_path = workdir / "faults-output.jsonl"
-        seconds, rss, _ = timed(tap_command(config_path), str(out_path))
-        with out_path.open() as output:
-            posts = {
-                json.loads(line)["record"]["id"]
-                for line in output
-                if '"stream":"search_results"' in line and line.startswith('{"type":"RECORD"')
-            }
-        return {
-            "posts": len(posts),
-            "seconds": seconds,
-            "posts_per_second": len(posts) / seconds,
-            "peak_rss_mib": rss / 1024,
-        }
-    finally:
-        emulator.terminate()
-        emulator.wait()
+def fig_faults(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
+    flags = ("--fault-rate", "0.1", "--fault-kinds", "429,503,drop", "--retry-after", "0")
+    with Emulator(scale, *flags) as emu:
+        out = workdir / "faults.jsonl"
+        seconds, _ = timed(tap_command(emu, workdir, max_retries=10), str(out))
+    _, distinct, _, _ = posts_in(out)
+    return {"posts": distinct, "seconds": seconds, "posts_per_second": distinct / seconds}
+
+
+def report(name: str, r: dict[str, Any]) -> str:
+    if name == "requests":
+        return (f"| search requests / minimum ({r['minimum']}) | {r['tap_requests']} "
+                f"({r['distinct_posts']} posts, {r['state_messages']} STATE messages, the last "
+                f"{r['final_state_bytes']} bytes) | "
+                f"pager {r['pager_requests']} | **{r['ratio']:.3f}x** | <= 1.02x |")  # fmt: skip
+    if name in {"wall0", "wall100"}:
+        label = "no latency" if r["latency_ms"] == 0 else f"{r['latency_ms']} ms per request"
+        goal = "<= 1.25x" if r["latency_ms"] == 0 else "<= 0.25x"
+        return (f"| wall, {label} | {r['tap_seconds']:.2f} s | {r['pager_seconds']:.2f} s | "
+                f"**{r['ratio']:.2f}x** | {goal} |")  # fmt: skip
+    if name == "throttled":
+        return (f"| wall behind a one-in-flight server, 50 ms | {r['tap_seconds']:.2f} s, "
+                f"{r['refused']}/{r['tap_requests']} = **{100 * r['refused_share']:.1f} %** "
+                f"429 | {r['pager_seconds']:.2f} s | **{r['ratio']:.2f}x** | "
+                "<= 1.3x, <= 5 % |")  # fmt: skip
+    if name == "memory":
+        return (f"| peak RSS, 10x posts vs 1x | {r['large_rss_mib']:.0f} MiB | "
+                f"{r['small_rss_mib']:.0f} MiB | **{r['ratio']:.2f}x** | <= 1.15x |")  # fmt: skip
+    return (f"| 10 % faults (429/503/drop) | {r['posts']} posts, {r['seconds']:.2f} s "
+            f"({r['posts_per_second']:.0f} posts/s) | | | |")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=5, help="alternating runs per latency")
-    parser.add_argument("--latencies", default="0,100", help="emulated latencies in ms")
+    parser.add_argument("--runs", type=int, default=5, help="alternating runs, no latency")
+    parser.add_argument("--slow-runs", type=int, default=3, help="runs of the slower figures")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the seeded posts")
-    parser.add_argument("--no-faults", action="store_true", help="skip the fault-injection run")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--only", default=",".join(FIGURES), help="comma list of figures")
+    parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     args = parser.parse_args()
-    results: dict[str, Any] = {"runs": args.runs, "scale": args.scale, "latencies": []}
+    chosen = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(chosen) - set(FIGURES))
+    if unknown:
+        raise SystemExit(f"unknown figures: {', '.join(unknown)} (known: {', '.join(FIGURES)})")
+    runners: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "requests": lambda w: fig_requests(args.scale, w, 1),
+        "wall0": lambda w: fig_wall(0, args.scale, w, args.runs),
+        "wall100": lambda w: fig_wall(100, args.scale, w, args.slow_runs),
+        "throttled": lambda w: fig_throttled(args.scale, w, args.slow_runs),
+        "memory": lambda w: fig_memory(args.scale, w, args.slow_runs),
+        "faults": lambda w: fig_faults(args.scale, w, 1),
+    }
+    results: dict[str, Any] = {"runs": args.runs, "slow_runs": args.slow_runs,
+                               "scale": args.scale}  # fmt: skip
+    print("| figure | tap | baseline | ratio | goal |\n|---|---|---|---|---|", flush=True)
     with tempfile.TemporaryDirectory(prefix="tap-data365-bench-") as tmp:
-        workdir = Path(tmp)
-        for latency in (int(x) for x in args.latencies.split(",") if x.strip()):
-            result = bench_latency(latency, args.runs, args.scale, workdir)
-            results["latencies"].append(result)
-            print(
-                f"latency {latency:>4} ms: tap {result['tap_seconds']:.2f} s, pager "
-                f"{result['pager_seconds']:.2f} s, ratio {result['ratio']:.2f}x | "
-                f"{result['posts']} posts, {result['tap_posts_per_second']:.0f} posts/s | "
-                f"requests {result['search_requests']} (minimum {result['minimum_requests']}) | "
-                f"peak RSS tap {result['tap_peak_rss_mib']:.0f} MiB, "
-                f"pager {result['pager_peak_rss_mib']:.0f} MiB | "
-                f"final state {result['final_state_bytes']} bytes",
-                flush=True,
-            )
-        if not args.no_faults:
-            faults = bench_faults(args.scale, workdir)
-            results["faults"] = faults
-            print(
-                f"10% faults: {faults['posts']} posts in {faults['seconds']:.2f} s "
-                f"({faults['posts_per_second']:.0f} posts/s), "
-                f"peak RSS {faults['peak_rss_mib']:.0f} MiB",
-                flush=True,
-            )
+        for name in FIGURES:
+            if name not in chosen:
+                continue
+            workdir = Path(tmp) / name
+            for sub in (workdir, workdir / "small", workdir / "large"):
+                sub.mkdir(parents=True, exist_ok=True)
+            results[name] = runners[name](workdir)
+            print(report(name, results[name]), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
 

@@ -36,10 +36,13 @@ from tap_data365.errors import (
     error_for_response,
     next_retry_wait,
     redirect_error,
+    retry_after_seconds,
     short_body,
     unknown_source_error,
 )
 from tap_data365.http_body import read_within
+from tap_data365.httpmetrics import RequestMetrics, endpoint_of
+from tap_data365.ratelimit import AdaptiveLimiter
 from tap_data365.settings import DEFAULT_API_URL
 
 SEARCH_PATH = "/api/search"
@@ -207,6 +210,7 @@ class Data365Stream(RESTStream[Any]):
         except requests.RequestException as exc:
             msg = f"could not reach the Datastreamer API while {what}: {type(exc).__name__}"
             raise ApiResponseError(msg) from None
+        self._http_metrics.counted(endpoint_of(path))
         return self.decode(response, what)
 
     @functools.cached_property
@@ -215,16 +219,35 @@ class Data365Stream(RESTStream[Any]):
 
     def _send_once(self, request: requests.PreparedRequest, *, what: str) -> requests.Response:
         timeout = float(self.config.get("request_timeout", 60))
-        started = time.monotonic()
-        response = self.requests_session.send(
-            self.authenticator(request), timeout=timeout, allow_redirects=False, stream=True
-        )
-        # request_timeout bounds the whole answer, not each read of a dripping body.
-        read_within(response, started + timeout)
+        limiter: AdaptiveLimiter = self._tap.request_limiter  # type: ignore[attr-defined]
+        slot = limiter.acquire()
+        answered: requests.Response | None = None
+        try:
+            started = time.monotonic()
+            response = self.requests_session.send(
+                self.authenticator(request), timeout=timeout, allow_redirects=False, stream=True
+            )
+            # request_timeout bounds the whole answer, not each read of a dripping body.
+            read_within(response, started + timeout)
+            answered = response
+        finally:
+            # Every worker of the sync learns from this answer (see ratelimit.py).
+            status = None if answered is None else answered.status_code
+            limiter.release(slot, status, retry_after_seconds(answered))
+        self._http_metrics.timed(endpoint_of(request.path_url), response)
         if 300 <= response.status_code < 400:
             raise redirect_error(response, what)
         self.validate_response(response)
         return response
+
+    @functools.cached_property
+    def _http_metrics(self) -> RequestMetrics:
+        return RequestMetrics(self.name, self.metrics_logger)
+
+    @override
+    def log_sync_costs(self) -> None:
+        super().log_sync_costs()
+        self._http_metrics.flush()  # the SDK calls this for every stream at the end of a sync
 
     @staticmethod
     def decode(response: requests.Response, what: str) -> Any:

@@ -141,6 +141,13 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="The longest `Retry-After` the tap and `setup` accept; an API asking to "
         "wait longer stops the run at once with one line naming the wait it asked for.",
     ),
+    th.Property(
+        "max_requests_per_second",
+        th.NumberType,
+        title="Requests per second",
+        description="Start at most this many API requests per second (all streams and workers "
+        "together). Default: no fixed rate; a 429 slows every worker down anyway.",
+    ),
 ).to_dict()
 
 #: Settings the Singer SDK adds to every tap (BATCH, stream maps, flattening).
@@ -208,7 +215,7 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
             raise ConfigError(
                 f"setting {name} must be an integer from {low} to {high}, got {value!r}"
             )
-    for name in ("request_timeout", "max_retry_wait"):
+    for name in ("request_timeout", "max_retry_wait", "max_requests_per_second"):
         number = config.get(name)
         if number is not None and (
             isinstance(number, bool) or not isinstance(number, int | float) or number <= 0

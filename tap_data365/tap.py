@@ -17,6 +17,8 @@ from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
+from tap_data365.errors import MAX_RETRY_WAIT_SECONDS
+from tap_data365.ratelimit import AdaptiveLimiter
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
@@ -93,3 +95,17 @@ class TapData365(Tap):
     def source_catalog(self) -> streams.SourceCatalog:
         """The connected sub-sources, fetched once per run and shared by the streams."""
         return streams.SourceCatalog(self)
+
+    @functools.cached_property
+    def request_limiter(self) -> AdaptiveLimiter:
+        """One limiter for every request of the run, whichever stream or worker sends it.
+
+        Created by the first request, which the main thread sends (the source catalog)
+        before any worker starts.
+        """
+        rate = self.config.get("max_requests_per_second")
+        return AdaptiveLimiter(
+            int(self.config.get("max_concurrency", 4)),
+            max_requests_per_second=float(rate) if rate else None,
+            max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
+        )

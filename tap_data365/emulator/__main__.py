@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-rate", type=float, default=0.0)
     p.add_argument("--fault-kinds", default="429,503,drop", help="comma list: 429,503,500,drop")
     p.add_argument("--retry-after", type=float, default=1.0)
+    p.add_argument("--max-in-flight", type=int, default=0,
+                   help="429 + Retry-After beyond N requests at once (0: no limit)")  # fmt: skip
     p.add_argument("--finish-status", default="complete",
                    choices=("complete", "finished", "alternate"))  # fmt: skip
     p.add_argument("--polls-to-finish", type=int, default=2)
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             search_order=args.search_order, include_total=args.include_total,
             task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
             found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
-            odd_values=args.odd_values,
+            odd_values=args.odd_values, max_in_flight=args.max_in_flight,
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)

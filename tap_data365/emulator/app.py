@@ -10,6 +10,7 @@ from typing import Any
 
 from tap_data365.emulator.config import EmulatorConfig
 from tap_data365.emulator.faults import FaultInjector
+from tap_data365.emulator.inflight import InFlightGate
 from tap_data365.emulator.requestlog import LoggedRequest, RequestLog
 from tap_data365.emulator.search import SearchEngine
 from tap_data365.emulator.seed import iso_now, seed_task_id
@@ -61,6 +62,7 @@ class Emulator:
         self.tasks = TaskBook(cfg.seed, self._on_finish)
         self.engine = SearchEngine(self.indexes)
         self.faults = FaultInjector(cfg.seed, cfg.fail_next)
+        self.gate = InFlightGate()
         self.log = RequestLog()
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None

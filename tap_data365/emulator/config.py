@@ -92,6 +92,8 @@ class EmulatorConfig:
     retry_after: float = 1.0
     fail_next: tuple[str, ...] = ()
     reject_key: bool = False
+    #: Requests served at once; beyond it, 429 with ``Retry-After: retry_after`` (0: no limit).
+    max_in_flight: int = 0
 
     def __post_init__(self) -> None:
         for name, allowed in _CHOICES.items():
@@ -112,6 +114,9 @@ class EmulatorConfig:
         if (self.polls_to_finish < 1 or self.posts_per_task < 0 or self.rerun_posts < 0
                 or self.scale < 0):  # fmt: skip
             msg = "polls_to_finish must be >= 1, posts_per_task, rerun_posts and scale >= 0"
+            raise ValueError(msg)
+        if self.max_in_flight < 0:
+            msg = "max_in_flight must be >= 0 (0: no limit)"
             raise ValueError(msg)
         if self.latency_ms < 0 or self.retry_after < 0:
             msg = "latency_ms and retry_after must be >= 0"

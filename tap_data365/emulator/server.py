@@ -91,15 +91,21 @@ class Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(split.query, keep_blank_values=True)) if split.query else None
         body, body_ok = _decode(raw)
         logged_body = redact(body) if isinstance(body, dict) else None
+        # The slot is held through the latency and given back before the answer is written.
+        admitted = emu.gate.enter(cfg.max_in_flight)
         if cfg.latency_ms > 0:
             sleep(cfg.latency_ms / 1000)  # simulated network/server delay
         headers: tuple[str, ...] = ()
-        fault = emu.faults.next_fault(cfg)
+        fault = emu.faults.next_fault(cfg) if admitted else None
         if fault == "drop":
+            emu.gate.leave()
             emu.log.add(LoggedRequest(method, path, 0, query, logged_body))
             self._drop()
             return
-        if fault is not None:
+        if not admitted:
+            status, payload = api.reply(429, {"message": "too many requests in flight"})
+            headers = (f"Retry-After: {_seconds(cfg.retry_after)}",)
+        elif fault is not None:
             status, payload = api.reply(int(fault), {"message": f"simulated {fault} fault"})
             if fault == "429":
                 headers = (f"Retry-After: {_seconds(cfg.retry_after)}",)
@@ -109,6 +115,8 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = api.reply(400, {"message": "request body is not valid JSON"})
         else:
             status, payload = api.handle(emu, method, path, body)
+        if admitted:
+            emu.gate.leave()
         emu.log.add(LoggedRequest(method, path, status, query, logged_body))
         self._send(status, payload, headers)
         if cfg.verbose:
