@@ -8,7 +8,6 @@ contain the key.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -18,36 +17,36 @@ from urllib.parse import urlsplit
 import backoff
 import msgspec
 import requests
-from singer_sdk import RESTStream
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_data365.api import PROVIDER_PATH
+from tap_data365.api_paths import PROVIDER_PATH
 from tap_data365.conform import RecordConformer
 from tap_data365.errors import (
-    MAX_RETRY_WAIT_SECONDS,
-    RETRIABLE_EXCEPTIONS,
-    RETRIABLE_STATUSES,
     ApiResponseError,
     RetryWaitTooLongError,
-    backoff_waits,
     error_for_response,
-    next_retry_wait,
     redirect_error,
     short_body,
     unknown_source_error,
 )
-from tap_data365.http_body import read_within
+from tap_data365.http.body import read_within
+from tap_data365.http.retry import (
+    MAX_RETRY_WAIT_SECONDS,
+    RETRIABLE_EXCEPTIONS,
+    RETRIABLE_STATUSES,
+    backoff_waits,
+    next_retry_wait,
+)
+from tap_data365.sdk_hooks import FencedStream
 from tap_data365.settings import DEFAULT_API_URL
-
-SEARCH_PATH = "/api/search"
 
 _json_decoder = msgspec.json.Decoder()
 
 
-class Data365Stream(RESTStream[Any]):
+class Data365Stream(FencedStream):
     """Base stream: settings → HTTP, shared by the sources, tasks and search streams."""
 
     @property
@@ -134,14 +133,6 @@ class Data365Stream(RESTStream[Any]):
             self.backoff_max_tries(),
             details.get("wait", 0.0),
         )
-
-    @override
-    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        if message.startswith("An unhandled error occurred while syncing"):
-            # The CLI prints the error itself, in one line naming what was being done; the
-            # SDK's line would blame this stream even when listing sources failed.
-            return
-        super().log(message, *args, level=level, **kwargs)
 
     # ------------------------------------------------------------------ errors
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import atexit
 import functools
-import os
-import signal
 import sys
-from types import FrameType
+from collections.abc import Mapping
 from typing import Any
 
-from singer_sdk import Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
+from tap_data365.sdk_hooks import FencedTap
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
@@ -50,7 +48,7 @@ class RecordBatchingWriter(MsgSpecWriter):
         sys.stdout.flush()
 
 
-class TapData365(Tap):
+class TapData365(FencedTap):
     """Singer tap for posts collected by Datastreamer's Data365 connector."""
 
     name = "tap-data365"
@@ -59,37 +57,21 @@ class TapData365(Tap):
     # msgspec serialises RECORD messages several times faster than the default writer.
     message_writer_class = RecordBatchingWriter
 
+    @staticmethod
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Our checks first: they name the setting in one line and run before any request.
-        if raise_errors:
-            check_settings(self._config)
-        return super()._validate_config(raise_errors=raise_errors)
-
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # The SDK writes the current state and exits 0. An orchestrator would take the
-        # interrupted sync for a success, and in BATCH mode that state may cover records
-        # whose BATCH message was never written. Every STATE already written is consistent:
-        # stop right there, 128 + the signal number, without waiting for requests in flight.
-        name = signal.Signals(signum).name
-        message = f"tap-data365: interrupted by {name}; the next sync resumes from the last STATE\n"
-        try:
-            sys.stdout.flush()
-            os.write(2, message.encode())
-        except (OSError, RuntimeError, ValueError):
-            pass  # stdout closed, or the signal arrived in the middle of a write
-        os._exit(128 + signum)
+    def check_config_first(config: Mapping[str, Any]) -> None:
+        check_settings(config)
 
     @override
     def discover_streams(self) -> list[Data365Stream]:
+        account = self.account_sources
         return [
-            streams.SourcesStream(self),
-            streams.TasksStream(self),
-            streams.SearchResultsStream(self),
+            streams.SourcesStream(self, account),
+            streams.TasksStream(self, account),
+            streams.SearchResultsStream(self, account),
         ]
 
     @functools.cached_property
-    def source_catalog(self) -> streams.SourceCatalog:
+    def account_sources(self) -> streams.AccountSources:
         """The connected sub-sources, fetched once per run and shared by the streams."""
-        return streams.SourceCatalog(self)
+        return streams.AccountSources(self)

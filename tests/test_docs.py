@@ -16,7 +16,7 @@ import yaml
 from conftest import REPO, run
 
 from tap_data365.normalize import KNOWN_SOURCES
-from tap_data365.task_specs import validate_tasks
+from tap_data365.setup.specs import validate_tasks
 
 MELTANO_YML = yaml.safe_load((REPO / "meltano.yml").read_text())
 README = (REPO / "README.md").read_text()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MeltanoProject, clean_env
-from test_pipeline_support import (
+from pipeline_harness import (
     REST,
     TWITTER,
     Emitted,

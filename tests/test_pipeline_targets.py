@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MeltanoProject
-from test_pipeline_support import (
+from pipeline_harness import (
     SEED_POSTS,
     STREAMS,
     Emitted,

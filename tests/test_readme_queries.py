@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from conftest import REPO, MeltanoProject
-from test_pipeline_support import Emitted, meltano_run, pipeline_emulator
+from pipeline_harness import Emitted, meltano_run, pipeline_emulator
 from warehouses import duckdb_query, postgres_query
 
 from tap_data365.emulator import Emulator

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
     API_KEY,
     TASKS,
     _no_developer_env,
@@ -19,10 +19,10 @@ from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse
     server_tasks,
 )
 
-from tap_data365.api import Data365Api
 from tap_data365.emulator import Emulator
-from tap_data365.task_specs import validate_tasks
-from tap_data365.tasks import ApplyError, apply_plan, make_plan
+from tap_data365.setup.control_api import Data365Api
+from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
+from tap_data365.setup.specs import validate_tasks
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
     API_KEY,
     TASKS,
     TOKEN,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
     API_KEY,
     TASKS,
     _no_developer_env,

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tap_data365 import masking
 from tap_data365.errors import ConfigError
+from tap_data365.http import masking
 from tap_data365.settings import CONFIG_SCHEMA, check_settings, settings_warnings
 
 ENV_PREFIX = "TAP_DATA365_"

@@ -17,23 +17,23 @@ from urllib.parse import quote
 import requests
 
 from tap_data365 import normalize
+from tap_data365.api_paths import PROVIDER_PATH, TOKEN_PATH
 from tap_data365.errors import (
-    MAX_RETRY_WAIT_SECONDS,
-    RETRIABLE_EXCEPTIONS,
-    RETRIABLE_STATUSES,
     ApiResponseError,
     Data365Error,
     RetryWaitTooLongError,
     UnknownSourceError,
-    backoff_waits,
     error_for_response,
-    next_retry_wait,
     redirect_error,
 )
-from tap_data365.http_body import read_within
-
-TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
-PROVIDER_PATH = "/api/data-providers/data365"
+from tap_data365.http.body import read_within
+from tap_data365.http.retry import (
+    MAX_RETRY_WAIT_SECONDS,
+    RETRIABLE_EXCEPTIONS,
+    RETRIABLE_STATUSES,
+    backoff_waits,
+    next_retry_wait,
+)
 
 #: Statuses after which the server did not act on the request: safe to retry even a POST
 #: that appends tasks. After a 500/502/504 or a dropped connection the server may have

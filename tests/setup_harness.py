@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.setup_cli import setup
+from tap_data365.setup.command import setup
 
 # Distinctive, so a leak anywhere in the output is found by a plain substring test.
 API_KEY = "dsk-SETUP-SECRET-4f9e1a"
