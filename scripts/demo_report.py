@@ -31,7 +31,7 @@ def counts(db: Path) -> dict[str, int]:
             ).fetchall()
         }
         return {
-            t: con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]  # noqa: S608
+            t: _one(con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone())  # noqa: S608
             for t in TABLES
             if t in present
         }
@@ -86,7 +86,7 @@ def _text(content: str | None) -> str:
     if isinstance(value, dict):
         for key in ("text", "title", "description", "body"):
             if isinstance(value.get(key), str):
-                return value[key]
+                return str(value[key])
     return content
 
 
@@ -103,3 +103,8 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+def _one(row: tuple[Any, ...] | None) -> int:
+    assert row is not None  # count(*) always answers one row
+    return int(row[0])

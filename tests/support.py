@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tap_data365.normalize import parse_timestamp
 
 TAP = [sys.executable, "-m", "tap_data365"]
 API_KEY = "emulator-key-7f3a9c"
@@ -106,3 +109,10 @@ def select_streams(tmp_path: Path, config: dict[str, Any], streams: set[str]) ->
             if item["breadcrumb"] == []:
                 item["metadata"]["selected"] = chosen
     return ["--catalog", str(write_json(tmp_path / "catalog.json", catalog))]
+
+
+def when(value: object) -> dt.datetime:
+    """A timestamp the test expects to be readable, read with the tap's own parser."""
+    moment = parse_timestamp(value)
+    assert moment is not None, f"unreadable timestamp {value!r}"
+    return moment

@@ -22,7 +22,7 @@ POSTS = 450
 
 
 def _batch_ids(manifest: list[str]) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     for uri in manifest:
         path = Path(urlsplit(uri).path)
         raw = path.read_bytes()

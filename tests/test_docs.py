@@ -37,7 +37,8 @@ def about() -> dict[str, Any]:
 
 def _extractor(name: str = "tap-data365") -> dict[str, Any]:
     (plugin,) = [p for p in MELTANO_YML["plugins"]["extractors"] if p["name"] == name]
-    return plugin
+    found: dict[str, Any] = plugin
+    return found
 
 
 def _table_after(text: str, header: str) -> list[str]:
@@ -80,9 +81,11 @@ def _words(text: str | None) -> str:
 
 
 def _kind(schema: dict[str, Any]) -> str:
-    types = [t for t in schema["type"] if t != "null"] if isinstance(schema["type"], list) else [
-        schema["type"]
-    ]
+    types = (
+        [t for t in schema["type"] if t != "null"]
+        if isinstance(schema["type"], list)
+        else [schema["type"]]
+    )
     (json_type,) = types
     if json_type == "string" and schema.get("format") == "date-time":
         return "date_iso8601"

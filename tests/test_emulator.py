@@ -8,14 +8,16 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from support import when
 
 from tap_data365.emulator import Emulator, EmulatorConfig, lucene
 from tap_data365.emulator import server as server_mod
 from tap_data365.emulator.posts import Post, words
-from tap_data365.normalize import KNOWN_SOURCES, parse_timestamp
+from tap_data365.normalize import KNOWN_SOURCES
 
 KEY = "test-key"
 TWITTER = "data365_twitter_keywords"
@@ -49,9 +51,9 @@ class Client:
                           "data_sources": list(sources), **extra}}  # fmt: skip
         return self.post("/api/search", body)
 
-    def hits(self, query: str, sources=(TWITTER,), **extra) -> list[dict]:
+    def hits(self, query: str, sources=(TWITTER,), **extra) -> list[dict[str, Any]]:
         """Every result of a query (it must have at most 10,000)."""
-        out: list[dict] = []
+        out: list[dict[str, Any]] = []
         for start in range(0, 10_000, 100):
             response = self.search(query, sources, start=start, **extra)
             assert response.status_code == 200, response.text
@@ -61,13 +63,16 @@ class Client:
                 return out
         raise AssertionError("query has more than 10,000 hits")
 
-    def create(self, source: str, *tasks: dict) -> list[dict]:
+    def create(self, source: str, *tasks: dict[str, Any]) -> list[dict[str, Any]]:
         response = self.post(f"{PROVIDER}/{source}", {"tasks": list(tasks)})
         assert response.status_code == 200, response.text
-        return response.json()["tasks"]
+        created: list[dict[str, Any]] = response.json()["tasks"]
+        return created
 
 
-def task(value="hellokitty", from_date="2023-09-01", to_date="2023-09-12", **more) -> dict:
+def task(
+    value="hellokitty", from_date="2023-09-01", to_date="2023-09-12", **more
+) -> dict[str, Any]:
     return {"value": value, "from_date": from_date, "to_date": to_date, **more}
 
 
@@ -227,7 +232,8 @@ def test_unknown_task_id_is_404(api):
 
 
 def _status(api: Client, source: str, task_id: str) -> str:
-    return api.get(f"{PROVIDER}/{source}/{task_id}").json()["status"]
+    status: str = api.get(f"{PROVIDER}/{source}/{task_id}").json()["status"]
+    return status
 
 
 def _listed(api: Client, source: str) -> dict[str, str]:
@@ -331,8 +337,8 @@ def test_finished_task_posts_become_searchable(emu, api):
         assert post["content"]["found_by"] == task_id
         assert post["content"]["found"] == finished
         assert post["id"].endswith("-data365_instagram_hashtag")
-        published = parse_timestamp(post["doc_date"])
-        assert parse_timestamp("2024-02-01") <= published < parse_timestamp("2024-02-04")
+        published = when(post["doc_date"])
+        assert when("2024-02-01") <= published < when("2024-02-04")
     # A rerun (a repeating task) finds a few new posts, with new ids.
     api.put(f"{PROVIDER}/instagram_hashtag/{task_id}/start")
     emu.finish_running_tasks()
@@ -417,14 +423,14 @@ def test_seeded_indexes_and_document_shape(emu):
     assert sum(counts.values()) == 30_100
     docs = [p.doc for p in emu.indexes.get("twitter_keywords")]
     assert all(d["id"].isdigit() for d in docs)
-    assert all(parse_timestamp(d["doc_date"]) == parse_timestamp(d["content"]["published"])
+    assert all(when(d["doc_date"]) == when(d["content"]["published"])
                for d in docs[:500])  # fmt: skip
     shapes = {("Z" in d["doc_date"], "+" in d["doc_date"], len(d["doc_date"])) for d in docs}
     assert len(shapes) == 4  # no zone, Z, microseconds Z, +00:00
     assert any("extra_field_v2" in d for d in docs)
     per_date = collections.Counter(d["doc_date"] for d in docs)
     assert per_date.most_common(1)[0][1] > 1  # some posts share a doc_date
-    weeks = collections.Counter(parse_timestamp(d["doc_date"]).isocalendar()[1] for d in docs)
+    weeks = collections.Counter(when(d["doc_date"]).isocalendar()[1] for d in docs)
     assert max(weeks.values()) > 3000
     assert min(weeks.values()) < 100
     facebook = next(iter(emu.indexes.get("facebook_profile"))).doc
@@ -453,8 +459,7 @@ def test_monthly_windows_page_every_post_exactly_once(api):
 
 
 def _utc(text: str) -> str:
-    moment = parse_timestamp(text)
-    assert moment is not None
+    moment = when(text)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if not moment.microsecond else moment.isoformat()
 
 
@@ -465,11 +470,11 @@ def _ids(api: Client, query: str, sources=(TWITTER,)) -> set[str]:
     return {p["id"] for p in api.hits(query, sources)}
 
 
-def _words_of(post: dict) -> set[str]:
+def _words_of(post: dict[str, Any]) -> set[str]:
     return _body_words(post) | set(post["content"]["hashtags"])
 
 
-def _body_words(post: dict) -> set[str]:
+def _body_words(post: dict[str, Any]) -> set[str]:
     return set(lucene_words(post["content"]["body"]))
 
 
@@ -533,16 +538,16 @@ def test_phrases_and_fields(api):
 
 
 def test_date_range_brackets_and_open_ends(api):
-    posts = sorted(api.hits("*", [SMALL]), key=lambda p: parse_timestamp(p["doc_date"]))
+    posts = sorted(api.hits("*", [SMALL]), key=lambda p: when(p["doc_date"]))
     a, b = posts[100], posts[200]
-    ta, tb = (parse_timestamp(p["doc_date"]) for p in (a, b))
+    ta, tb = (when(p["doc_date"]) for p in (a, b))
     fa, fb = (t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for t in (ta, tb))
 
     def window(query: str) -> set[str]:
         return _ids(api, query, [SMALL])
 
     def expect(lo_ok, hi_ok) -> set[str]:
-        stamps = {p["id"]: parse_timestamp(p["doc_date"]) for p in posts}
+        stamps = {p["id"]: when(p["doc_date"]) for p in posts}
         return {i for i, t in stamps.items() if lo_ok(t) and hi_ok(t)}
 
     assert window(f"doc_date:[{fa} TO {fb}]") == expect(lambda t: t >= ta, lambda t: t <= tb)
@@ -561,10 +566,10 @@ def test_date_range_brackets_and_open_ends(api):
     assert window(f"(covid OR tesla) AND doc_date:[{fa} TO {fb}}}") == (
         window("covid OR tesla") & window(f"doc_date:[{fa} TO {fb}}}")
     )
-    found = sorted(parse_timestamp(p["content"]["found"]) for p in posts)[150]
+    found = sorted(when(p["content"]["found"]) for p in posts)[150]
     cut = found.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     assert window(f"content.found:[* TO {cut}}}") == {
-        p["id"] for p in posts if parse_timestamp(p["content"]["found"]) < found
+        p["id"] for p in posts if when(p["content"]["found"]) < found
     }
 
 
@@ -605,19 +610,19 @@ def test_relevance_order_is_stable_and_not_by_date(emu, api):
     first = [p["doc_date"] for p in api.hits("*", [SMALL])]
     again = [p["doc_date"] for p in api.hits("*", [SMALL])]
     assert first == again
-    instants = [parse_timestamp(d) for d in first]
+    instants = [when(d) for d in first]
     assert instants not in (sorted(instants), sorted(instants, reverse=True))
     emu.configure(search_order="doc_date_desc")
-    desc = [parse_timestamp(p["doc_date"]) for p in api.hits("*", [SMALL])]
+    desc = [when(p["doc_date"]) for p in api.hits("*", [SMALL])]
     assert desc == sorted(desc, reverse=True)
     emu.configure(search_order="doc_date_asc")
-    asc = [parse_timestamp(p["doc_date"]) for p in api.hits("*", [SMALL])]
+    asc = [when(p["doc_date"]) for p in api.hits("*", [SMALL])]
     assert asc == sorted(asc)
 
 
 def test_explicit_sort_is_honoured_unless_disabled(emu, api):
     sort = [{"field": "content.published", "order": "ASC"}]
-    asc = [parse_timestamp(p["doc_date"]) for p in api.hits("*", [SMALL], sort=sort)]
+    asc = [when(p["doc_date"]) for p in api.hits("*", [SMALL], sort=sort)]
     assert asc == sorted(asc)
     emu.configure(honour_sort=False)
     assert _order_ids(api, sort=sort) == _order_ids(api)
@@ -633,11 +638,11 @@ def test_search_after_pages_by_doc_date(api):
     first = api.post("/api/search", body).json()
     assert [p["id"] for p in first["results"]] == all_ids[:100]
     last = first["results"][-1]
-    assert first["search_after"] == [str(int(parse_timestamp(last["doc_date"]).timestamp() * 1000))]
+    assert first["search_after"] == [str(int(when(last["doc_date"]).timestamp() * 1000))]
     body["query"]["search_after"] = first["search_after"]
     second = api.post("/api/search", body).json()["results"]
     assert second
-    assert all(parse_timestamp(p["doc_date"]) < parse_timestamp(last["doc_date"]) for p in second)
+    assert all(when(p["doc_date"]) < when(last["doc_date"]) for p in second)
 
 
 # ---------------------------------------------------------------------------- faults

@@ -115,7 +115,5 @@ def test_search_record_keeps_everything_but_normalises_doc_date() -> None:
 
 
 def test_search_record_falls_back_to_content_published() -> None:
-    record = search_record(
-        {"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i"
-    )
+    record = search_record({"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i")
     assert record["doc_date"] == "2024-01-02T03:04:05.000000Z"

@@ -48,7 +48,7 @@ def test_fresh_account_creates_and_starts_every_task(emu: Emulator, tmp_path: Pa
     assert "created + started" in run.stdout
     ids = {task_id(t) for t in server_tasks(emu, "twitter_keywords")}
     assert len(ids) == 2
-    assert all(i in run.stdout for i in ids)
+    assert all(i is not None and i in run.stdout for i in ids)
 
 
 def test_second_run_creates_and_starts_nothing(emu: Emulator, tmp_path: Path) -> None:

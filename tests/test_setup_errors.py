@@ -121,7 +121,7 @@ def test_malformed_body_is_one_line(tmp_path: Path) -> None:
 # first and the fault armed just before applying it (same code path as the command).
 
 
-def _planned(emu: Emulator, api: Data365Api):  # type: ignore[no-untyped-def]
+def _planned(emu: Emulator, api: Data365Api):
     specs = validate_tasks(TASKS)
     sources = sorted({s.source for s in specs})
     return make_plan(specs, {s: api.list_tasks(s) for s in sources})

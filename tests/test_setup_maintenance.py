@@ -41,9 +41,9 @@ def test_status_shows_every_task_and_its_declaration(emu: Emulator, config: str)
     run = run_setup("status", "--config", config, "--json")
 
     assert run.exit_code == 0, run.stderr
-    declared = sorted(r["declared"] for r in run.json)  # type: ignore[attr-defined]
+    declared = sorted(r["declared"] for r in run.json)
     assert declared[:3] == ["duplicate of " + _id_of(emu, TASKS[1]), "no", "tasks[0]"]
-    assert len(run.json) == 5  # type: ignore[arg-type]
+    assert len(run.json) == 5
     assert writes(emu) == []
 
     text = run_setup("status", "--config", config, "--source", "instagram_profile")

@@ -53,7 +53,7 @@ def test_every_post_of_a_25k_source_is_delivered_in_relevance_order(
     searches = [r for r in emulator.requests if r.path.startswith("/api/search")]
     assert searches
     assert all(r.status == 200 for r in searches)
-    assert max(r.body["query"]["from"] for r in searches) <= 9_900
+    assert max(r.body["query"]["from"] for r in searches if r.body) <= 9_900
 
 
 @pytest.mark.parametrize("order", ["doc_date_asc", "doc_date_desc"])

@@ -16,7 +16,7 @@ _EMULATOR = Emulator(
     EmulatorConfig(
         api_key=API_KEY,
         seed_posts={"tiktok_hashtag": 400, "instagram_profile": 150},
-        connected_sources=["tiktok_hashtag", "instagram_profile"],
+        connected_sources=("tiktok_hashtag", "instagram_profile"),
     )
 )
 _EMULATOR.__enter__()

@@ -20,7 +20,7 @@ def emulator() -> Iterator[Emulator]:
     config = EmulatorConfig(
         api_key=API_KEY,
         seed_posts={"tiktok_hashtag": 120, "linkedin_company": 30},
-        connected_sources=CONNECTED,
+        connected_sources=tuple(CONNECTED),
     )
     with Emulator(config) as emu:
         emu.add_task("tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete")

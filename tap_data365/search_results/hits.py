@@ -65,6 +65,7 @@ class OddHits:
             )
         return lines
 
+
 _HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
 
 
