@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support import API_KEY, run_tap
+from tap_harness import API_KEY, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 

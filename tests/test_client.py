@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
-from support import API_KEY
+from tap_harness import API_KEY
 
 from tap_data365.client import Data365Stream
 from tap_data365.emulator import Emulator, EmulatorConfig

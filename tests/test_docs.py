@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, run
+from tap_harness import REPO, run
 
 from tap_data365.normalize import KNOWN_SOURCES
 from tap_data365.setup.specs import validate_tasks

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import when
+from tap_harness import when
 
 from tap_data365.emulator import Emulator, EmulatorConfig, lucene
 from tap_data365.emulator import server as server_mod

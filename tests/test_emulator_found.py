@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import when
+from tap_harness import when
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 

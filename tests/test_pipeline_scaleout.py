@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import MeltanoProject, clean_env
 from pipeline_harness import (
     REST,
     TWITTER,
     Emitted,
+    MeltanoProject,
     add_finished_task,
     as_text,
     get_state,
@@ -30,6 +30,7 @@ from pipeline_harness import (
     state_sources,
     total_posts,
 )
+from tap_harness import clean_env
 
 from tap_data365.emulator import Emulator
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MeltanoProject
 from pipeline_harness import (
     SEED_POSTS,
     STREAMS,
     Emitted,
+    MeltanoProject,
     add_finished_task,
     as_text,
     duckdb_keys,

@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     API_KEY,
     TASKS,
     TOKEN,
-    _no_developer_env,
     config_file,
     creates,
     emulator_fixture,
@@ -22,6 +21,9 @@ from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixt
 
 from tap_data365.emulator import Emulator
 from tap_data365.normalize import task_id, task_status
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     API_KEY,
     TASKS,
-    _no_developer_env,
     config_file,
     creates,
     emulator_fixture,
@@ -23,6 +22,9 @@ from tap_data365.emulator import Emulator
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
 from tap_data365.setup.specs import validate_tasks
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture

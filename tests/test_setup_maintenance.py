@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     TASKS,
-    _no_developer_env,
     config_file,
     emulator_fixture,
     run_setup,
@@ -19,6 +18,9 @@ from setup_harness import (  # noqa: F401  (_no_developer_env is an autouse fixt
 
 from tap_data365.emulator import Emulator
 from tap_data365.normalize import task_id
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from support import API_KEY
+from tap_harness import API_KEY
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.tap import TapData365

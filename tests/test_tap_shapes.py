@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import API_KEY, run_tap
+from tap_harness import API_KEY, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from support import API_KEY, TAP, tap_env, write_json
+from tap_harness import API_KEY, TAP, clean_env, write_json
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.emulator.variants import VARIANTS
@@ -46,7 +46,7 @@ def sync(
     config = {"api_key": API_KEY, "api_url": emu.url, **extra}
     done = subprocess.run(
         [*TAP, "--config", str(write_json(tmp_path / "config.json", config))],
-        capture_output=True, text=True, env=tap_env(), timeout=600, check=False,
+        capture_output=True, text=True, env=clean_env(), timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     schemas: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import API_KEY
+from tap_harness import API_KEY
 
 from tap_data365.boundary import MAX_SEEN
 from tap_data365.checkpoints import Plan, SourceCheckpoint

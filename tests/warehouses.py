@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import MeltanoProject, run
+from pipeline_harness import MeltanoProject
+from tap_harness import run
 
 _DUCKDB_SQL = """
 import datetime, decimal, json, sys
