@@ -101,10 +101,10 @@ def main(argv: list[str]) -> int:
     return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
-
-
 def _one(row: tuple[Any, ...] | None) -> int:
     assert row is not None  # count(*) always answers one row
     return int(row[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

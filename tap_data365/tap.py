@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import click
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
@@ -56,6 +57,17 @@ class TapData365(FencedTap):
     config_jsonschema = CONFIG_SCHEMA
     # msgspec serialises RECORD messages several times faster than the default writer.
     message_writer_class = RecordBatchingWriter
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        # The Singer options come from the SDK; the task command is ours (see cli.py).
+        command.epilog = (
+            "Collection tasks: tap-data365 setup --help "
+            "(create and start the declared tasks, wait, status, cancel, remove)."
+        )
+        return command
 
     @staticmethod
     @override

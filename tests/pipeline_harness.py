@@ -6,6 +6,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -27,6 +28,12 @@ def copy_project(root: Path) -> None:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, root / name)
+    local_meltano_yml(root, "-e .")
+
+
+def local_meltano_yml(project: Path, pip_url: str) -> None:
+    """meltano.yml's tap installed from ``pip_url`` (this checkout) instead of its git tag."""
+    run([sys.executable, REPO / "scripts" / "local_meltano_yml.py", project, pip_url])
 
 
 #: Installed over the extractor's console script in the test project: a test that sets
