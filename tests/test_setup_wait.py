@@ -63,7 +63,7 @@ def test_polls_slow_down_by_half_up_to_the_cap(emu: Emulator) -> None:
     assert [t.spec.value for t in result.done] == [t.spec.value for t in tasks]
     assert not result.open
     assert not result.failed
-    assert clock.pauses == [2.0, 3.0, 4.0, 4.0]  # 1.5 times longer each round, capped at max_interval
+    assert clock.pauses == [2.0, 3.0, 4.0, 4.0]  # 1.5 times longer, up to max_interval
     assert _task_reads(emu) == 5 * len(tasks)  # one read per task per round, none wasted
 
 
