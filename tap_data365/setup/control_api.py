@@ -158,19 +158,16 @@ class Data365Api:
         return self._shape(normalize.task_object, payload, f"task {task_id} of {source}")
 
     def start_task(self, source: str, task_id: str) -> None:
-        self._send(
-            "PUT",
-            _task_path(source, task_id) + "/start",
-            f"starting task {task_id} of {source}",
-            source=source,
-            task_id=task_id,
-        )
+        self._task_action("PUT", source, task_id, "start", "starting")
 
     def cancel_task(self, source: str, task_id: str) -> None:
+        self._task_action("POST", source, task_id, "cancel", "canceling")
+
+    def _task_action(self, method: str, source: str, task_id: str, action: str, doing: str) -> None:
         self._send(
-            "POST",
-            _task_path(source, task_id) + "/cancel",
-            f"canceling task {task_id} of {source}",
+            method,
+            f"{_task_path(source, task_id)}/{action}",
+            f"{doing} task {task_id} of {source}",
             source=source,
             task_id=task_id,
         )
