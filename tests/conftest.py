@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulator_harness import Client
 from pipeline_harness import CAPTURE_WRAPPER, MeltanoProject, copy_project
 from tap_harness import clean_env
+
+from tap_data365.emulator import Emulator, EmulatorConfig
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +70,16 @@ def no_developer_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name not in kept:
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    """A running emulator with its defaults (modules needing other data define their own)."""
+    with Emulator(EmulatorConfig()) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def api(emu: Emulator) -> Client:
+    """A keep-alive client of ``emu`` sending the default key."""
+    return Client(emu.url)
