@@ -132,29 +132,6 @@ def run_tap(
     return result
 
 
-def select_streams(tmp_path: Path, config: dict[str, Any], streams: set[str]) -> list[str]:
-    """Arguments for a catalog that selects only ``streams``."""
-    done = subprocess.run(
-        [
-            *TAP,
-            "--config",
-            str(write_json(tmp_path / "discover-config.json", config)),
-            "--discover",
-        ],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        check=True,
-    )
-    catalog = json.loads(done.stdout)
-    for entry in catalog["streams"]:
-        chosen = entry["tap_stream_id"] in streams
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = chosen
-    return ["--catalog", str(write_json(tmp_path / "catalog.json", catalog))]
-
-
 def when(value: object) -> dt.datetime:
     """A timestamp the test expects to be readable, read with the tap's own parser."""
     moment = parse_timestamp(value)
