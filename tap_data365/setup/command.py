@@ -7,7 +7,7 @@ Exit codes: 0 every declared task in place (and done, with --wait); 1 API or run
 error; 2 bad settings, task declarations or usage (nothing sent); 3 a task failed or was
 canceled while waiting; 4 --timeout reached with tasks still open.
 
-Everything printed goes through ``setup_common.Output``, which masks the key and token.
+Everything printed goes through ``common.Output``, which masks the key and token.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Declared tasks vs the tasks on the server: a plan, applying it, waiting for it.
 
-The plan creates only what has no match on the server (``task_specs.TaskSpec.key``),
+The plan creates only what has no match on the server (``specs.TaskSpec.key``),
 starts only what is neither collecting nor done, and reports extra server copies as
 duplicates (it never removes or multiplies them). Every API call goes through
 ``api.Data365Api``.

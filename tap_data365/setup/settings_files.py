@@ -35,7 +35,7 @@ def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None
     for name, schema in CONFIG_SCHEMA["properties"].items():
         if merged.get(name) is None and "default" in schema:
             merged[name] = schema["default"]
-    check_settings(merged, skip_tasks=True)  # tasks: every problem, by task_specs
+    check_settings(merged, skip_tasks=True)  # tasks: every problem, by specs.py
     return merged
 
 
