@@ -3,7 +3,7 @@
     python bench/conform.py [--posts 25000] [--repeats 5]
 
 In one process, over the emulator's seeded twitter_keywords posts: decode the JSON page bodies,
-shape each post (normalize.search_record) and encode it, with and without the schema
+shape each post (search_record) and encode it, with and without the schema
 conformer; prints the best time per post of each and their difference. Nothing is asserted.
 """
 
@@ -20,7 +20,7 @@ import msgspec
 
 from tap_data365.conform import RecordConformer
 from tap_data365.emulator.seed import seeded_posts
-from tap_data365.normalize import search_record
+from tap_data365.search_results.hits import search_record
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "search_results.json"
 

@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from typing import Any
 
 import requests
 
@@ -39,7 +40,7 @@ def main() -> None:
     out = sys.stdout
     sent = 0
 
-    def page(start: dt.datetime, end: dt.datetime, offset: int) -> list[dict]:
+    def page(start: dt.datetime, end: dt.datetime, offset: int) -> list[dict[str, Any]]:
         nonlocal sent
         query = f'doc_date:["{stamp(start)}" TO "{stamp(end)}"}}'
         body = {"query": {"from": offset, "size": PAGE, "query": query,
@@ -49,11 +50,11 @@ def main() -> None:
         )
         sent += 1
         response.raise_for_status()
-        results: list[dict] = response.json()["results"]
+        results: list[dict[str, Any]] = response.json()["results"]
         return results
 
     def read(start: dt.datetime, end: dt.datetime) -> None:
-        pages: list[list[dict]] = []
+        pages: list[list[dict[str, Any]]] = []
         for offset in range(0, LAST_FROM + PAGE, PAGE):
             posts = page(start, end, offset)
             pages.append(posts)

@@ -4,8 +4,10 @@
 #   local emulator -> `meltano invoke tap-data365:setup` (declare + wait for 3 collection tasks)
 #   -> `meltano run tap-data365 target-duckdb` -> output/demo.duckdb -> row counts + samples
 #
-# Run it again: Meltano keeps the sync state (.meltano/), so the second run loads only what is
-# new. Start over with `rm -rf .meltano output/demo.duckdb`.
+# The Meltano project runs in .demo/project: a copy of meltano.yml whose tap installs from this
+# checkout (the file itself installs the git release). Run it again: Meltano keeps the sync state
+# there, so the second run loads only what is new. Start over with `bash scripts/demo.sh --reset`
+# (removes .demo/ and output/demo.duckdb: state, installed plugins, logs, the run counter).
 #
 # Needs Python 3.11, pip and network access to PyPI (first run only).
 set -euo pipefail
@@ -13,13 +15,27 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 started=$SECONDS
 
+if [[ "${1:-}" == "--reset" ]]; then
+    rm -rf .demo output/demo.duckdb
+    say "demo reset: .demo/ and output/demo.duckdb removed"
+    exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: bash scripts/demo.sh [--reset]"
+
 ensure_project_venv .venv "."
 ensure_meltano .venv-meltano
 export PATH="$PWD/.venv-meltano/bin:$PATH"
 export MELTANO_ENVIRONMENT=emulator
 
+# --- the project: meltano.yml with the tap from this checkout; output/ shared with the repository
+project=.demo/project
+mkdir -p "$project" output
+cp meltano.yml "$project/meltano.yml"
+.venv/bin/python scripts/local_meltano_yml.py "$project" "-e $PWD"
+ln -sfn "$PWD/output" "$project/output"
+meltano() { command meltano --cwd "$project" "$@"; }
+
 # --- the emulator: a local Datastreamer API on a free port, stopped on exit
-mkdir -p .demo output
 emulator_pid=""
 stop_emulator() {
     if [[ -n "$emulator_pid" ]]; then
@@ -47,7 +63,7 @@ say "meltano install"
 meltano install >.demo/meltano-install.log 2>&1 \
     || { cat .demo/meltano-install.log >&2; die "meltano install failed"; }
 
-duckdb_python=".meltano/loaders/target-duckdb/venv/bin/python"
+duckdb_python="$project/.meltano/loaders/target-duckdb/venv/bin/python"
 report() { "$duckdb_python" scripts/demo_report.py "$@"; }
 report snapshot output/demo.duckdb >.demo/before.json
 

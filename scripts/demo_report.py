@@ -31,7 +31,7 @@ def counts(db: Path) -> dict[str, int]:
             ).fetchall()
         }
         return {
-            t: con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone()[0]  # noqa: S608
+            t: _one(con.execute(f"SELECT count(*) FROM {SCHEMA}.{t}").fetchone())  # noqa: S608
             for t in TABLES
             if t in present
         }
@@ -86,7 +86,7 @@ def _text(content: str | None) -> str:
     if isinstance(value, dict):
         for key in ("text", "title", "description", "body"):
             if isinstance(value.get(key), str):
-                return value[key]
+                return str(value[key])
     return content
 
 
@@ -99,6 +99,11 @@ def main(argv: list[str]) -> int:
         return 0
     print(__doc__, file=sys.stderr)
     return 2
+
+
+def _one(row: tuple[Any, ...] | None) -> int:
+    assert row is not None  # count(*) always answers one row
+    return int(row[0])
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ pg_start
 
 say "ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 say "mypy (strict)"
 .venv/bin/mypy
 say "pytest"

@@ -16,11 +16,9 @@ import click
 import requests
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_data365 import masking
-from tap_data365.errors import ConfigError, Data365Error
+from tap_data365.errors import EXIT_ERROR, EXIT_INVALID, ConfigError, Data365Error
+from tap_data365.http import masking
 
-EXIT_RUNTIME_ERROR = 1
-EXIT_BAD_SETTINGS = 2
 PROG = "tap-data365"
 
 
@@ -30,13 +28,13 @@ def main(argv: list[str] | None = None) -> None:
     masking.install()  # everything printed from here on, tracebacks included, is masked
     if args[:1] == ["setup"]:
         # The task setup family is its own click group; it never builds the Tap object.
-        from tap_data365.setup_cli import run  # noqa: PLC0415
+        from tap_data365.setup.command import run  # noqa: PLC0415
 
         sys.exit(run(args[1:]))
     try:
         precheck(args)
     except ConfigError as exc:
-        _fail(str(exc), EXIT_BAD_SETTINGS)
+        _fail(str(exc), EXIT_INVALID)
     from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
 
     try:
@@ -50,17 +48,17 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.Abort:
-        _fail("aborted", EXIT_RUNTIME_ERROR)
+        _fail("aborted", EXIT_ERROR)
     except ConfigError as exc:
-        _fail(str(exc), EXIT_BAD_SETTINGS)
+        _fail(str(exc), EXIT_INVALID)
     except Data365Error as exc:
-        _fail(str(exc), EXIT_RUNTIME_ERROR)
+        _fail(str(exc), EXIT_ERROR)
     except (FatalAPIError, RetriableAPIError) as exc:
-        _fail(f"the Datastreamer API failed: {exc}", EXIT_RUNTIME_ERROR)
+        _fail(f"the Datastreamer API failed: {exc}", EXIT_ERROR)
     except requests.RequestException as exc:
-        _fail(f"could not reach the Datastreamer API: {type(exc).__name__}", EXIT_RUNTIME_ERROR)
+        _fail(f"could not reach the Datastreamer API: {type(exc).__name__}", EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001  (the last guard: one line, never a traceback)
-        _fail(f"unexpected {type(exc).__name__}: {exc}", EXIT_RUNTIME_ERROR)
+        _fail(f"unexpected {type(exc).__name__}: {exc}", EXIT_ERROR)
 
 
 def precheck(args: Sequence[str]) -> None:
@@ -68,8 +66,8 @@ def precheck(args: Sequence[str]) -> None:
 
     Also registers the secrets with the mask and prints the settings warnings.
     """
-    from tap_data365.setup_config import read_configs, warn_settings  # noqa: PLC0415
-    from tap_data365.state_check import read_state_file  # noqa: PLC0415
+    from tap_data365.search_results.state_check import read_state_file  # noqa: PLC0415
+    from tap_data365.setup.settings_files import read_configs, warn_settings  # noqa: PLC0415
 
     configs = option_values(args, "--config")
     if configs:

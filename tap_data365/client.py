@@ -8,7 +8,6 @@ contain the key.
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -18,40 +17,46 @@ from urllib.parse import urlsplit
 import backoff
 import msgspec
 import requests
-from singer_sdk import RESTStream
+from singer_sdk import Tap
 from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import RetriableAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_data365.api import PROVIDER_PATH
+from tap_data365.api_paths import PROVIDER_PATH
 from tap_data365.conform import RecordConformer
 from tap_data365.errors import (
-    MAX_RETRY_WAIT_SECONDS,
-    RETRIABLE_EXCEPTIONS,
-    RETRIABLE_STATUSES,
     ApiResponseError,
     RetryWaitTooLongError,
-    backoff_waits,
     error_for_response,
-    next_retry_wait,
     redirect_error,
-    retry_after_seconds,
     short_body,
     unknown_source_error,
 )
-from tap_data365.http_body import read_within
-from tap_data365.httpmetrics import RequestMetrics, endpoint_of
-from tap_data365.ratelimit import AdaptiveLimiter
+from tap_data365.http.body import read_within
+from tap_data365.http.metrics import RequestMetrics, endpoint_of
+from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.http.retry import (
+    MAX_RETRY_WAIT_SECONDS,
+    RETRIABLE_EXCEPTIONS,
+    RETRIABLE_STATUSES,
+    backoff_waits,
+    next_retry_wait,
+    retry_after_seconds,
+)
+from tap_data365.sdk_hooks import FencedStream
 from tap_data365.settings import DEFAULT_API_URL
-
-SEARCH_PATH = "/api/search"
 
 _json_decoder = msgspec.json.Decoder()
 
 
-class Data365Stream(RESTStream[Any]):
+class Data365Stream(FencedStream):
     """Base stream: settings → HTTP, shared by the sources, tasks and search streams."""
+
+    def __init__(self, tap: Tap, limiter: AdaptiveLimiter) -> None:
+        super().__init__(tap)
+        #: One limiter for every request of the run, whichever stream or worker sends it.
+        self.limiter = limiter
 
     @property
     @override
@@ -138,14 +143,6 @@ class Data365Stream(RESTStream[Any]):
             details.get("wait", 0.0),
         )
 
-    @override
-    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
-        if message.startswith("An unhandled error occurred while syncing"):
-            # The CLI prints the error itself, in one line naming what was being done; the
-            # SDK's line would blame this stream even when listing sources failed.
-            return
-        super().log(message, *args, level=level, **kwargs)
-
     # ------------------------------------------------------------------ errors
 
     @override
@@ -219,7 +216,7 @@ class Data365Stream(RESTStream[Any]):
 
     def _send_once(self, request: requests.PreparedRequest, *, what: str) -> requests.Response:
         timeout = float(self.config.get("request_timeout", 60))
-        limiter: AdaptiveLimiter = self._tap.request_limiter  # type: ignore[attr-defined]
+        limiter = self.limiter
         slot = limiter.acquire()
         answered: requests.Response | None = None
         try:

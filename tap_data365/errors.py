@@ -1,4 +1,4 @@
-"""Errors users see, and the retry policy shared by the tap and the setup command.
+"""Errors users see, and the exit codes of ``tap-data365`` and ``tap-data365 setup``.
 
 Every message here is one line, names what is at fault, and never contains the API key or
 the Data365 token (only paths, status codes and the API's own short message).
@@ -6,28 +6,22 @@ the Data365 token (only paths, status codes and the API's own short message).
 
 from __future__ import annotations
 
-import email.utils
-import random
-import time
-from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from tap_data365.masking import mask
+from tap_data365.http.masking import mask
 
-#: HTTP statuses worth retrying: rate limiting and server-side trouble.
-RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-#: Transport errors worth retrying (connection reset/dropped, read timeouts, bad chunks).
-RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-    ConnectionResetError,
-)
-#: The default of the max_retry_wait setting: the longest Retry-After honoured.
-MAX_RETRY_WAIT_SECONDS = 120.0
+#: Exit codes, one set for the tap and the setup command.
+EXIT_OK = 0
+#: A run that failed: the API, the network, a task, anything not the user's input.
+EXIT_ERROR = 1
+#: Bad input: a setting, a settings file, a state file, a task definition.
+EXIT_INVALID = 2
+#: ``setup --wait``: a task ended failed or cancelled.
+EXIT_TASK_FAILED = 3
+#: ``setup --wait``: the wait ran out before every task finished.
+EXIT_TIMEOUT = 4
 
 
 class Data365Error(Exception):
@@ -50,32 +44,6 @@ class ApiResponseError(Data365Error):
     """The API answered with an error status or a body we cannot read."""
 
 
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date)."""
-    if response is None:
-        return None
-    raw = response.headers.get("Retry-After")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
-    """Exponential waits with full jitter: 0..0.5 s, 0..1 s, 0..2 s, … capped."""
-    attempt = 0
-    while True:
-        yield random.uniform(0, min(cap, base * 2**attempt))
-        attempt += 1
-
-
 class RetryWaitTooLongError(ApiResponseError):
     """The API asked (Retry-After) for a longer wait than max_retry_wait allows."""
 
@@ -89,24 +57,6 @@ class RetryWaitTooLongError(ApiResponseError):
             f"(HTTP {self.status} with Retry-After) while {what}; that is longer than "
             f"max_retry_wait ({self.max_wait:g} s), so the run stops now: try again later"
         )
-
-
-def next_retry_wait(
-    response: requests.Response | None,
-    waits: Iterator[float],
-    max_wait: float = MAX_RETRY_WAIT_SECONDS,
-) -> float:
-    """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff.
-
-    A Retry-After beyond ``max_wait`` raises RetryWaitTooLongError: sleeping for hours
-    with nothing printed looks like a hang.
-    """
-    server_wait = retry_after_seconds(response)
-    if server_wait is None:
-        return next(waits)
-    if server_wait > max_wait and response is not None:
-        raise RetryWaitTooLongError(server_wait, response.status_code, max_wait)
-    return server_wait
 
 
 def redirect_error(response: requests.Response, what: str) -> ApiResponseError:

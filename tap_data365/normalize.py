@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tap_data365.errors import ApiResponseError
-from tap_data365.odd_hits import RAW_DATE_FIELD, OddHits, stable_id
 
 #: The Data365 sub-sources the Datastreamer connector documents (seed page, section 3).
 KNOWN_SOURCES: tuple[str, ...] = (
@@ -359,54 +358,3 @@ def _as_int(value: object) -> int | None:
 def task_updated_at(task: Mapping[str, Any]) -> str | None:
     """The task's last-change timestamp, normalised, when the API sends one."""
     return _or_as_sent(normalize_timestamp, first_present(task, _UPDATED_KEYS))  # type: ignore[no-any-return]
-
-
-# ---------------------------------------------------------------------------- search hits
-
-_HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
-
-
-def search_hits(payload: object) -> list[dict[str, Any]]:
-    """Search response body → the raw documents (Elasticsearch-style ``_source`` unwrapped)."""
-    hits = unwrap_list(payload, _HIT_LIST_KEYS)
-    documents = []
-    for hit in hits:
-        if not isinstance(hit, Mapping):
-            msg = "search results hold entries that are not objects"
-            raise ShapeError(msg)
-        source = hit.get("_source")
-        documents.append(
-            dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit)
-        )
-    return documents
-
-
-def search_record(
-    document: dict[str, Any], index: str, odd: OddHits | None = None
-) -> dict[str, Any]:
-    """A search document → the ``search_results`` record, changed as little as possible.
-
-    Only ``doc_date`` is rewritten (to the fixed-width UTC format; ``content.published`` when
-    the API sends no ``doc_date``); ``data_source`` and a string ``id`` are guaranteed
-    (see odd_hits.py for posts without either). Every other field is kept as sent.
-    """
-    odd = odd or OddHits()
-    doc_id = document.get("id")
-    if doc_id is None or doc_id == "":
-        document["id"] = stable_id(document)  # before any field changes: the same post,
-        odd.note("no_id", document["id"])  # the same id
-    elif not isinstance(doc_id, str):
-        document["id"] = str(doc_id)
-    raw_date = document.get("doc_date")
-    if raw_date is None:
-        content = document.get("content")
-        raw_date = content.get("published") if isinstance(content, Mapping) else None
-    try:
-        document["doc_date"] = normalize_timestamp(raw_date)
-    except (ValueError, OverflowError, OSError):
-        document["doc_date"] = None
-        document[RAW_DATE_FIELD] = raw_date
-        odd.note("bad_date", document["id"])
-    if not document.get("data_source"):
-        document["data_source"] = index
-    return document

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
-import singer_sdk.singerlib as singer
 from singer_sdk import SchemaDirectory, StreamSchema, Tap
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.api import PROVIDER_PATH
-from tap_data365.boundary import MAX_SEEN
-from tap_data365.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
-from tap_data365.client import SEARCH_PATH, Data365Stream
+from tap_data365.api_paths import PROVIDER_PATH, SEARCH_PATH
+from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
-from tap_data365.found_filter import found_filter_problem
-from tap_data365.odd_hits import OddHits
+from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.search_results.boundary import MAX_SEEN
+from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
+from tap_data365.search_results.found_filter import found_filter_problem
+from tap_data365.search_results.hits import OddHits, search_hits, search_record
+from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader, chunks
 from tap_data365.settings import configured_sources
-from tap_data365.windows import PageFetcher, Record, Window, WindowReader, chunks
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -42,8 +41,8 @@ def _schema_dir() -> Any:
 SCHEMAS = SchemaDirectory(_schema_dir())
 
 
-class SourceCatalog:
-    """What the account holds, read once per run and shared by the streams."""
+class AccountSources:
+    """The account's connected sub-sources and their tasks, read once per run and shared."""
 
     def __init__(self, tap: Tap) -> None:
         self._tap = tap
@@ -54,7 +53,7 @@ class SourceCatalog:
         assert isinstance(stream, Data365Stream)
         return stream
 
-    @functools.lru_cache(maxsize=1)  # noqa: B019  (one catalog per tap run)
+    @functools.lru_cache(maxsize=1)  # noqa: B019  (one listing per tap run)
     def records(self) -> list[dict[str, Any]]:
         """The connected sub-sources, one record each."""
         body = self._client.request_json("GET", PROVIDER_PATH, what="listing connected sources")
@@ -102,7 +101,15 @@ class SourceCatalog:
         return records
 
 
-class SourcesStream(Data365Stream):
+class _AccountStream(Data365Stream):
+    """A stream reading the account's sources and tasks through the run's AccountSources."""
+
+    def __init__(self, tap: Tap, account: AccountSources, limiter: AdaptiveLimiter) -> None:
+        super().__init__(tap, limiter)
+        self.account = account
+
+
+class SourcesStream(_AccountStream):
     """One record per connected Data365 sub-source."""
 
     name = "sources"
@@ -112,11 +119,10 @@ class SourcesStream(Data365Stream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
-        yield from catalog.records()
+        yield from self.account.records()
 
 
-class _PerSourceStream(Data365Stream):
+class _PerSourceStream(_AccountStream):
     """A stream with one state partition per selected sub-source."""
 
     context_key: ClassVar[str]
@@ -127,8 +133,7 @@ class _PerSourceStream(Data365Stream):
     @property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
-        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
-        return [self.context_for(source) for source in catalog.selected()]
+        return [self.context_for(source) for source in self.account.selected()]
 
 
 class TasksStream(_PerSourceStream):
@@ -143,8 +148,7 @@ class TasksStream(_PerSourceStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         assert context is not None
-        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
-        yield from catalog.tasks(context["source"])
+        yield from self.account.tasks(context["source"])
 
 
 class SearchResultsStream(_PerSourceStream):
@@ -165,47 +169,20 @@ class SearchResultsStream(_PerSourceStream):
 
     # Posts are JSON-native (strings, numbers, lists, objects): nothing to convert.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-
-    @functools.cached_property
-    def _everything_selected(self) -> bool:
-        return all(self.mask.values())
-
-    @override
-    def _generate_record_messages(
-        self, record: Record
-    ) -> Generator[singer.RecordMessage, None, None]:
-        if not self._everything_selected:
-            yield from super()._generate_record_messages(record)
-            return
-        # Nothing is deselected, so skip the SDK's walk through every nested block of every
-        # post looking for properties to drop: it cost more than fetching the posts.
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=utc_now(),
-                )
+    # Nothing deselected: no per-record walk through every nested block (see sdk_hooks.py).
+    fast_record_messages = True
+    # Posts come in no promised order, so the bookmark moves only when a whole window has
+    # been delivered (SourceCheckpoint.window_done), never per record.
+    bookmarks_per_record = False
 
     @override
     def get_replication_key_signpost(self, context: Context | None = None) -> None:
         return None  # bookmarks are exact (per completed window); nothing to clamp
 
     @override
-    def _increment_stream_state(
-        self, latest_record: Record, *, context: Context | None = None
-    ) -> None:
-        # Posts come in no promised order, so the bookmark moves only when a whole window
-        # has been delivered (SourceCheckpoint.window_done), never per record.
-        return
-
-    @override
     def get_records(self, context: Context | None) -> Iterator[Record]:
         assert context is not None
         index = context[self.context_key]
-        catalog = self._tap.source_catalog  # type: ignore[attr-defined]
         now = dt.datetime.now(dt.UTC)
         checkpoint = SourceCheckpoint(
             self.get_context_state(context),
@@ -219,7 +196,7 @@ class SearchResultsStream(_PerSourceStream):
             index, fetch_page, base_query, now
         )
         plan = checkpoint.plan(
-            catalog.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
+            self.account.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
             start=self.get_starting_timestamp(context),
             floor=normalize.parse_timestamp(self.config.get("start_date")) or EPOCH,
             end=normalize.parse_timestamp(self.config.get("end_date")),
@@ -303,8 +280,8 @@ class SearchResultsStream(_PerSourceStream):
             payload = self.request_json(
                 "POST", SEARCH_PATH + "?keep_alive_seconds=60", body, what=f"searching {index}"
             )
-            hits = normalize.search_hits(payload)
-            return [normalize.search_record(raw, index, odd) for raw in hits]
+            hits = search_hits(payload)
+            return [search_record(raw, index, odd) for raw in hits]
 
         return fetch_page
 
@@ -315,5 +292,4 @@ class SearchResultsStream(_PerSourceStream):
             # BATCH mode: the records read so far may sit in a batch file not yet announced;
             # the SDK writes STATE right after each BATCH message, never ahead of it.
             return
-        self.state_manager.is_flushed = False
-        self._write_state_message()
+        self.write_state_now()

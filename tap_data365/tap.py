@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import atexit
 import functools
-import os
-import signal
 import sys
-from types import FrameType
+from collections.abc import Mapping
 from typing import Any
 
-from singer_sdk import Tap
+import click
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
-from tap_data365.errors import MAX_RETRY_WAIT_SECONDS
-from tap_data365.ratelimit import AdaptiveLimiter
+from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
+from tap_data365.sdk_hooks import FencedTap
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
@@ -52,7 +51,7 @@ class RecordBatchingWriter(MsgSpecWriter):
         sys.stdout.flush()
 
 
-class TapData365(Tap):
+class TapData365(FencedTap):
     """Singer tap for posts collected by Datastreamer's Data365 connector."""
 
     name = "tap-data365"
@@ -61,48 +60,39 @@ class TapData365(Tap):
     # msgspec serialises RECORD messages several times faster than the default writer.
     message_writer_class = RecordBatchingWriter
 
+    @classmethod
     @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # Our checks first: they name the setting in one line and run before any request.
-        if raise_errors:
-            check_settings(self._config)
-        return super()._validate_config(raise_errors=raise_errors)
+    def get_singer_command(cls) -> click.Command:
+        command = super().get_singer_command()
+        # The Singer options come from the SDK; the task command is ours (see cli.py).
+        command.epilog = (
+            "Collection tasks: tap-data365 setup --help "
+            "(create and start the declared tasks, wait, status, cancel, remove)."
+        )
+        return command
 
+    @staticmethod
     @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        # The SDK writes the current state and exits 0. An orchestrator would take the
-        # interrupted sync for a success, and in BATCH mode that state may cover records
-        # whose BATCH message was never written. Every STATE already written is consistent:
-        # stop right there, 128 + the signal number, without waiting for requests in flight.
-        name = signal.Signals(signum).name
-        message = f"tap-data365: interrupted by {name}; the next sync resumes from the last STATE\n"
-        try:
-            sys.stdout.flush()
-            os.write(2, message.encode())
-        except (OSError, RuntimeError, ValueError):
-            pass  # stdout closed, or the signal arrived in the middle of a write
-        os._exit(128 + signum)
+    def check_config_first(config: Mapping[str, Any]) -> None:
+        check_settings(config)
 
     @override
     def discover_streams(self) -> list[Data365Stream]:
+        account, limiter = self.account_sources, self.request_limiter
         return [
-            streams.SourcesStream(self),
-            streams.TasksStream(self),
-            streams.SearchResultsStream(self),
+            streams.SourcesStream(self, account, limiter),
+            streams.TasksStream(self, account, limiter),
+            streams.SearchResultsStream(self, account, limiter),
         ]
 
     @functools.cached_property
-    def source_catalog(self) -> streams.SourceCatalog:
+    def account_sources(self) -> streams.AccountSources:
         """The connected sub-sources, fetched once per run and shared by the streams."""
-        return streams.SourceCatalog(self)
+        return streams.AccountSources(self)
 
     @functools.cached_property
     def request_limiter(self) -> AdaptiveLimiter:
-        """One limiter for every request of the run, whichever stream or worker sends it.
-
-        Created by the first request, which the main thread sends (the source catalog)
-        before any worker starts.
-        """
+        """One limiter for every request of the run, whichever stream or worker sends it."""
         rate = self.config.get("max_requests_per_second")
         return AdaptiveLimiter(
             int(self.config.get("max_concurrency", 4)),

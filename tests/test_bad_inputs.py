@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from hostile import SOURCES_PATH, HostileServer, Reply
-from support import TAP, tap_env, write_json
+from tap_harness import TAP, clean_env, write_json
 
 KEY = "bad-inputs-KEY-8e2f"
 
@@ -24,7 +24,12 @@ def server() -> Iterator[HostileServer]:
 
 def tap(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*TAP, *args], capture_output=True, text=True, env=env or tap_env(), timeout=60, check=False
+        [*TAP, *args],
+        capture_output=True,
+        text=True,
+        env=env or clean_env(),
+        timeout=60,
+        check=False,
     )
 
 
@@ -59,7 +64,7 @@ def test_a_config_file_that_is_not_an_object_is_named(tmp_path: Path) -> None:
 
 
 def test_a_bad_number_in_the_environment_names_the_variable(server: HostileServer) -> None:
-    env = tap_env(
+    env = clean_env(
         TAP_DATA365_API_KEY=KEY, TAP_DATA365_API_URL=server.url, TAP_DATA365_PAGE_SIZE="abc"
     )
     assert_one_line(tap("--config", "ENV", env=env), "TAP_DATA365_PAGE_SIZE", "integer")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from support import API_KEY, run_tap
+from tap_harness import API_KEY, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 
@@ -22,7 +22,7 @@ POSTS = 450
 
 
 def _batch_ids(manifest: list[str]) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     for uri in manifest:
         path = Path(urlsplit(uri).path)
         raw = path.read_bytes()

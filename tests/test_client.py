@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 from singer_sdk.exceptions import RetriableAPIError
-from support import API_KEY
+from tap_harness import API_KEY
 
+from tap_data365.client import Data365Stream
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.tap import TapData365
 
@@ -30,7 +31,9 @@ def failed_response(emulator: Emulator, kind: str, retry_after: float = 1) -> re
 
 def waits_after(emulator: Emulator, response: requests.Response) -> list[float]:
     tap = TapData365(config={"api_key": API_KEY, "api_url": emulator.url}, setup_mapper=False)
-    generator = tap.streams["search_results"].backoff_wait_generator()
+    stream = tap.streams["search_results"]
+    assert isinstance(stream, Data365Stream)
+    generator = stream.backoff_wait_generator()
     next(generator)
     return [generator.send(RetriableAPIError("retry", response)) for _ in range(6)]
 

@@ -68,7 +68,7 @@ def test_unreadable_timestamp_is_kept_as_sent() -> None:
     ],
 )
 def test_lists_sent_otherwise_become_string_arrays(
-    sent: object, typed: list, guessed: bool
+    sent: object, typed: list[Any], guessed: bool
 ) -> None:
     content = post(content={"hashtags": sent})["content"]
     assert content["hashtags"] == typed

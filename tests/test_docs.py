@@ -5,6 +5,7 @@ The source of truth is the tap itself (`config_jsonschema`, printed by `tap-data
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -13,12 +14,16 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import REPO, run
+from tap_harness import REPO, run
 
+from tap_data365.emulator.__main__ import _parser as emulator_parser
 from tap_data365.normalize import KNOWN_SOURCES
-from tap_data365.task_specs import validate_tasks
+from tap_data365.setup.specs import validate_tasks
 
 MELTANO_YML = yaml.safe_load((REPO / "meltano.yml").read_text())
+HUB_YML = yaml.safe_load(
+    (REPO / "hub" / "extractors" / "tap-data365" / "datastreamer-io.yml").read_text()
+)
 README = (REPO / "README.md").read_text()
 SETTINGS_HEADER = "| Setting | Required | Default | Description |"
 
@@ -37,7 +42,8 @@ def about() -> dict[str, Any]:
 
 def _extractor(name: str = "tap-data365") -> dict[str, Any]:
     (plugin,) = [p for p in MELTANO_YML["plugins"]["extractors"] if p["name"] == name]
-    return plugin
+    found: dict[str, Any] = plugin
+    return found
 
 
 def _table_after(text: str, header: str) -> list[str]:
@@ -62,9 +68,17 @@ def test_readme_settings_table_is_the_taps_about_output() -> None:
     )
 
 
-def test_meltano_yml_declares_every_setting_of_the_tap_in_order(about: dict[str, Any]) -> None:
+def _definitions() -> dict[str, dict[str, Any]]:
+    """The plugin definitions users get: meltano.yml's extractor, and the Meltano Hub file."""
+    return {"meltano.yml": _extractor(), "hub": HUB_YML}
+
+
+@pytest.mark.parametrize("where", ["meltano.yml", "hub"])
+def test_plugin_definitions_declare_every_setting_of_the_tap_in_order(
+    about: dict[str, Any], where: str
+) -> None:
     properties = about["settings"]["properties"]
-    declared = _extractor()["settings"]
+    declared = _definitions()[where]["settings"]
     assert [s["name"] for s in declared] == list(properties)
     for setting in declared:
         schema = properties[setting["name"]]
@@ -80,9 +94,11 @@ def _words(text: str | None) -> str:
 
 
 def _kind(schema: dict[str, Any]) -> str:
-    types = [t for t in schema["type"] if t != "null"] if isinstance(schema["type"], list) else [
-        schema["type"]
-    ]
+    types = (
+        [t for t in schema["type"] if t != "null"]
+        if isinstance(schema["type"], list)
+        else [schema["type"]]
+    )
     (json_type,) = types
     if json_type == "string" and schema.get("format") == "date-time":
         return "date_iso8601"
@@ -90,12 +106,28 @@ def _kind(schema: dict[str, Any]) -> str:
             "array": "array", "object": "object"}[json_type]  # fmt: skip
 
 
-def test_meltano_yml_capabilities_and_required_settings_match_the_tap(
-    about: dict[str, Any],
+@pytest.mark.parametrize("where", ["meltano.yml", "hub"])
+def test_plugin_definitions_capabilities_and_required_settings_match_the_tap(
+    about: dict[str, Any], where: str
 ) -> None:
+    plugin = _definitions()[where]
+    assert sorted(plugin["capabilities"]) == sorted(about["capabilities"])
+    assert plugin["settings_group_validation"] == [sorted(about["settings"].get("required", []))]
+    assert plugin["namespace"] == "tap_data365"
+    assert plugin["executable"] == "tap-data365"
+
+
+def test_hub_definition_has_what_meltano_hub_requires() -> None:
+    required = {"name", "namespace", "variant", "label", "description", "repo", "pip_url",
+                "capabilities", "keywords", "settings", "maintenance_status"}  # fmt: skip
+    assert required <= set(HUB_YML)
+    assert HUB_YML["name"] == _extractor()["name"]
+    assert HUB_YML["description"] == _extractor()["description"]
+    assert HUB_YML["pip_url"] == _extractor()["pip_url"]
+
+
+def test_meltano_yml_streams_and_commands() -> None:
     tap = _extractor()
-    assert sorted(tap["capabilities"]) == sorted(about["capabilities"])
-    assert tap["settings_group_validation"] == [sorted(about["settings"].get("required", []))]
     streams = sorted(p.stem for p in (REPO / "schemas").glob("*.json"))
     assert sorted(tap["select"]) == sorted(f"{s}.*" for s in streams)
     assert tap["namespace"] == "tap_data365"
@@ -162,3 +194,18 @@ def test_readme_quick_start_runs_the_scripts_ci_runs() -> None:
     assert (REPO / "scripts" / "demo.sh").is_file()
     ci = (REPO / ".ci" / "run").read_text()
     assert "exec bash scripts/test.sh" in ci
+
+
+def test_help_names_the_setup_command() -> None:
+    tap = Path(sys.executable).with_name("tap-data365")
+    assert "tap-data365 setup --help" in run([tap, "--help"]).stdout
+
+
+def test_emulator_help_describes_every_option_with_its_default() -> None:
+    parser = emulator_parser()
+    assert parser.formatter_class is argparse.ArgumentDefaultsHelpFormatter
+    undescribed = [a.option_strings for a in parser._actions if not a.help]
+    assert not undescribed
+    emulator = Path(sys.executable).with_name("data365-emulator")
+    text = " ".join(run([emulator, "--help"]).stdout.split())
+    assert "0 picks a free port (default: 8765)" in text

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
+from tap_harness import when
 
 from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.normalize import parse_timestamp
 
 KEY = "found-key"
 SOURCE = "linkedin_company"
@@ -73,10 +73,10 @@ def test_posts_added_without_a_task(emu: Emulator) -> None:
     added = [p for p in search(emu, "*") if p["content"]["found_by"] is None]
     assert len(added) == 12
     for post in added:
-        doc_date = parse_timestamp(post["doc_date"])
+        doc_date = when(post["doc_date"])
         assert doc_date is not None
-        assert parse_timestamp("2024-02-01") <= doc_date < parse_timestamp("2024-02-04")
-        found = parse_timestamp(post["content"]["found"])
+        assert when("2024-02-01") <= doc_date < when("2024-02-04")
+        found = when(post["content"]["found"])
         assert found is not None
         assert found.year >= 2025  # found now, dated long before
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from hostile import SEARCH_PATH, SOURCES_PATH, HostileServer, Reply, hits, wait_for
-from support import TAP, tap_env, write_json
+from tap_harness import TAP, clean_env, write_json
 
 REPO = Path(__file__).resolve().parent.parent
 KEY = "table-KEY-0b7e3d"
@@ -38,7 +38,7 @@ def tap(server: HostileServer, tmp: Path, *args: str, **settings: Any) -> Any:
         [*TAP, "--config", str(config), *args],
         capture_output=True,
         text=True,
-        env=tap_env(),
+        env=clean_env(),
         timeout=60,
         check=False,
     )
@@ -53,7 +53,7 @@ def signalled(signum: int) -> Case:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=tap_env(),
+            env=clean_env(),
         ) as proc:
             assert wait_for(lambda: any(r.path == SEARCH_PATH for r in server.requests))
             proc.send_signal(signum)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from hostile import SOURCES_PATH, HostileServer, Reply
-from support import TAP, tap_env, write_json
+from tap_harness import TAP, clean_env, write_json
 
-from tap_data365.api import TOKEN_PATH
+from tap_data365.api_paths import TOKEN_PATH
 
 KEY = "setup-hostile-KEY-a41c"
 TOKEN = "setup-hostile-TOKEN-77d0"
@@ -36,7 +36,7 @@ def setup(tmp_path: Path, server: HostileServer, **extra: Any) -> subprocess.Com
         [*TAP, "setup", "--config", str(path)],
         capture_output=True,
         text=True,
-        env=tap_env(),
+        env=clean_env(),
         timeout=60,
         check=False,
     )

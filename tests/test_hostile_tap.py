@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from hostile import SEARCH_PATH, SOURCES_PATH, HostileServer, Reply, hits, wait_for
-from support import TAP, SyncResult, parse_messages, tap_env, write_json
+from tap_harness import TAP, SyncResult, clean_env, parse_messages, write_json
 
 KEY = "hostile-KEY-5c1d9e"
 SOURCE = "tiktok_hashtag"
@@ -32,7 +32,7 @@ def run(
         [*TAP, "--config", str(path), *args],
         capture_output=True,
         text=True,
-        env=tap_env(),
+        env=clean_env(),
         timeout=timeout,
         check=False,
     )
@@ -190,7 +190,7 @@ def test_a_signal_mid_sync_exits_non_zero_despite_a_stuck_request(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=tap_env(),
+        env=clean_env(),
     ) as proc:
         assert wait_for(lambda: any(r.path == SEARCH_PATH for r in server.requests))
         proc.send_signal(signum)

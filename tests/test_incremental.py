@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import API_KEY, TAP, SyncResult, run_tap, tap_env, write_json
+from tap_harness import API_KEY, TAP, SyncResult, clean_env, run_tap, write_json
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 
@@ -191,7 +191,7 @@ def test_repeated_interruptions_make_progress(emu: Emulator, tmp_path: Path) -> 
         if state is not None:
             args += ["--state", str(write_json(tmp_path / f"state{runs}.json", state))]
         process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   env=tap_env())  # fmt: skip
+                                   env=clean_env())  # fmt: skip
         assert process.stdout is not None
         emitted: list[str] = []
         saved = 0

@@ -13,7 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, copy_project, run
+from pipeline_harness import copy_project
+from tap_harness import REPO, run
 
 SCHEMA_FILES = sorted(p.name for p in (REPO / "schemas").glob("*.json"))
 

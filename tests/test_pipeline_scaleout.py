@@ -15,11 +15,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import MeltanoProject, clean_env
-from test_pipeline_support import (
+from pipeline_harness import (
     REST,
     TWITTER,
     Emitted,
+    MeltanoProject,
     add_finished_task,
     as_text,
     get_state,
@@ -31,6 +31,7 @@ from test_pipeline_support import (
     state_sources,
     total_posts,
 )
+from tap_harness import clean_env
 
 from tap_data365.emulator import Emulator
 
@@ -57,7 +58,7 @@ def _run_jobs(
 ) -> dict[str, Emitted]:
     """Run both jobs (started together when ``at_once``, else one after the other); returns
     what each job's tap emitted."""
-    procs = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
     env = {"TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema}
     logs = {job: tmp_path / f"{job}-{label}.log" for job in JOBS}
     failures = []

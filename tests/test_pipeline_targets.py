@@ -12,13 +12,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import MeltanoProject
-from test_pipeline_support import (
+from pipeline_harness import (
     SEED_POSTS,
     STREAMS,
     Emitted,
+    MeltanoProject,
     add_finished_task,
     as_text,
     duckdb_keys,
@@ -132,7 +133,11 @@ def test_upserting_target_holds_one_row_per_emitted_key_across_two_runs(
 
 
 def _report(
-    loader: str, first: Emitted, second: Emitted, landed: dict[str, list], after: dict[str, list]
+    loader: str,
+    first: Emitted,
+    second: Emitted,
+    landed: dict[str, list[Any]],
+    after: dict[str, list[Any]],
 ) -> None:
     """The figures, for `pytest -rP` (records emitted, rows in the target, per run)."""
     for n, (run, rows) in enumerate(((first, landed), (second, after)), start=1):

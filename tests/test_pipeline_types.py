@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MeltanoProject
-from test_pipeline_support import STREAMS, Emitted, meltano_run, pipeline_emulator
+from pipeline_harness import STREAMS, Emitted, MeltanoProject, meltano_run, pipeline_emulator
 from warehouses import duckdb_columns, duckdb_query, postgres_columns, postgres_query
 
 from tap_data365.emulator import Emulator

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tap_data365.ratelimit import FIRST_PROBE_AFTER, AdaptiveLimiter, pushes_back
+from tap_data365.http.ratelimit import FIRST_PROBE_AFTER, AdaptiveLimiter, pushes_back
 
 
 class Clock:
@@ -117,7 +117,7 @@ def test_a_probe_that_is_refused_makes_the_next_probe_wait_longer() -> None:
         first, second = limiter.try_acquire(), limiter.try_acquire()
         assert second is not None
         limiter.release(first, 200)  # type: ignore[arg-type]
-        limiter.release(second, 429)  # type: ignore[arg-type]
+        limiter.release(second, 429)
     assert distances == [2 * FIRST_PROBE_AFTER, 4 * FIRST_PROBE_AFTER, 8 * FIRST_PROBE_AFTER]
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, MeltanoProject
-from test_pipeline_support import Emitted, meltano_run, pipeline_emulator
+from pipeline_harness import Emitted, MeltanoProject, meltano_run, pipeline_emulator
+from tap_harness import REPO
 from warehouses import duckdb_query, postgres_query
 
 from tap_data365.emulator import Emulator

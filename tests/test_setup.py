@@ -7,11 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     API_KEY,
     TASKS,
     TOKEN,
-    _no_developer_env,
     config_file,
     creates,
     emulator_fixture,
@@ -22,6 +21,9 @@ from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse
 
 from tap_data365.emulator import Emulator
 from tap_data365.normalize import task_id, task_status
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def test_fresh_account_creates_and_starts_every_task(emu: Emulator, tmp_path: Pa
     assert "created + started" in run.stdout
     ids = {task_id(t) for t in server_tasks(emu, "twitter_keywords")}
     assert len(ids) == 2
-    assert all(i in run.stdout for i in ids)
+    assert all(i is not None and i in run.stdout for i in ids)
 
 
 def test_second_run_creates_and_starts_nothing(emu: Emulator, tmp_path: Path) -> None:

@@ -8,10 +8,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     API_KEY,
     TASKS,
-    _no_developer_env,
     config_file,
     creates,
     emulator_fixture,
@@ -19,10 +18,13 @@ from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse
     server_tasks,
 )
 
-from tap_data365.api import Data365Api
 from tap_data365.emulator import Emulator
-from tap_data365.task_specs import validate_tasks
-from tap_data365.tasks import ApplyError, apply_plan, make_plan
+from tap_data365.setup.control_api import Data365Api
+from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
+from tap_data365.setup.specs import validate_tasks
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture
@@ -121,7 +123,7 @@ def test_malformed_body_is_one_line(tmp_path: Path) -> None:
 # first and the fault armed just before applying it (same code path as the command).
 
 
-def _planned(emu: Emulator, api: Data365Api):  # type: ignore[no-untyped-def]
+def _planned(emu: Emulator, api: Data365Api):
     specs = validate_tasks(TASKS)
     sources = sorted({s.source for s in specs})
     return make_plan(specs, {s: api.list_tasks(s) for s in sources})

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     TASKS,
-    _no_developer_env,
     config_file,
     emulator_fixture,
     run_setup,
@@ -19,6 +18,9 @@ from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse
 
 from tap_data365.emulator import Emulator
 from tap_data365.normalize import task_id
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture
@@ -41,9 +43,9 @@ def test_status_shows_every_task_and_its_declaration(emu: Emulator, config: str)
     run = run_setup("status", "--config", config, "--json")
 
     assert run.exit_code == 0, run.stderr
-    declared = sorted(r["declared"] for r in run.json)  # type: ignore[attr-defined]
+    declared = sorted(r["declared"] for r in run.json)
     assert declared[:3] == ["duplicate of " + _id_of(emu, TASKS[1]), "no", "tasks[0]"]
-    assert len(run.json) == 5  # type: ignore[arg-type]
+    assert len(run.json) == 5
     assert writes(emu) == []
 
     text = run_setup("status", "--config", config, "--source", "instagram_profile")

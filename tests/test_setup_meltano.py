@@ -9,7 +9,6 @@ that and goes on. Never point the stand-in at a real virtualenv: uv would recrea
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -17,25 +16,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from pipeline_harness import local_meltano_yml
+from setup_harness import (
     API_KEY,
     TASKS,
     TOKEN,
-    _no_developer_env,
     creates,
     emulator_fixture,
 )
+from tap_harness import clean_env
 
 from tap_data365.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _meltano() -> str:
-    found = os.environ.get("MELTANO_BIN") or shutil.which("meltano")
-    if not found:
-        pytest.fail("meltano is not installed: run the tests with bash scripts/test.sh")
-    return found
 
 
 @pytest.fixture
@@ -46,6 +39,7 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "meltano.yml", tmp_path / "meltano.yml")
+    local_meltano_yml(tmp_path, f"-e {ROOT}")
     bin_dir = tmp_path / ".meltano" / "extractors" / "tap-data365" / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     shim = bin_dir / "tap-data365"
@@ -57,11 +51,12 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _invoke(project: Path, emu: Emulator, *args: str) -> subprocess.CompletedProcess[str]:
+def _invoke(
+    meltano: Path, project: Path, emu: Emulator, *args: str
+) -> subprocess.CompletedProcess[str]:
     import json  # noqa: PLC0415
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_DATA365_", "MELTANO_"))}
-    env.update(
+    env = clean_env(
         {
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "TAP_DATA365_API_KEY": API_KEY,
@@ -71,7 +66,7 @@ def _invoke(project: Path, emu: Emulator, *args: str) -> subprocess.CompletedPro
         }
     )
     done = subprocess.run(
-        [_meltano(), *args],
+        [str(meltano), *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -85,8 +80,8 @@ def _invoke(project: Path, emu: Emulator, *args: str) -> subprocess.CompletedPro
     return done
 
 
-def test_meltano_invoke_setup_end_to_end(project: Path, emu: Emulator) -> None:
-    first = _invoke(project, emu, "invoke", "tap-data365:setup")
+def test_meltano_invoke_setup_end_to_end(meltano_bin: Path, project: Path, emu: Emulator) -> None:
+    first = _invoke(meltano_bin, project, emu, "invoke", "tap-data365:setup")
 
     assert first.returncode == 0, first.stderr[-3000:]
     assert "3 declared task(s): 3 created + started; token registered" in first.stdout
@@ -94,15 +89,17 @@ def test_meltano_invoke_setup_end_to_end(project: Path, emu: Emulator) -> None:
     emu.clear_requests()
 
     # Second run, at debug level: nothing created, and still no secret in any output.
-    second = _invoke(project, emu, "--log-level=debug", "invoke", "tap-data365:setup")
+    second = _invoke(meltano_bin, project, emu, "--log-level=debug", "invoke", "tap-data365:setup")
 
     assert second.returncode == 0, second.stderr[-3000:]
     assert "3 declared task(s): 3 kept; token registered" in second.stdout
     assert creates(emu) == []
 
 
-def test_meltano_invoke_setup_plan_writes_nothing(project: Path, emu: Emulator) -> None:
-    done = _invoke(project, emu, "invoke", "tap-data365:setup-plan")
+def test_meltano_invoke_setup_plan_writes_nothing(
+    meltano_bin: Path, project: Path, emu: Emulator
+) -> None:
+    done = _invoke(meltano_bin, project, emu, "invoke", "tap-data365:setup-plan")
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert "would create + start" in done.stdout

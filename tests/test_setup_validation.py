@@ -8,16 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_setup_support import (  # noqa: F401  (_no_developer_env is an autouse fixture)
+from setup_harness import (
     API_KEY,
     TASKS,
-    _no_developer_env,
     config_file,
     emulator_fixture,
     run_setup,
 )
 
 from tap_data365.emulator import Emulator
+
+# In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
+pytestmark = pytest.mark.usefixtures("no_developer_env")
 
 
 @pytest.fixture(scope="module")

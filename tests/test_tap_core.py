@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from support import API_KEY
+from tap_harness import API_KEY
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.tap import TapData365
@@ -16,7 +16,7 @@ _EMULATOR = Emulator(
     EmulatorConfig(
         api_key=API_KEY,
         seed_posts={"tiktok_hashtag": 400, "instagram_profile": 150},
-        connected_sources=["tiktok_hashtag", "instagram_profile"],
+        connected_sources=("tiktok_hashtag", "instagram_profile"),
     )
 )
 _EMULATOR.__enter__()

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from support import API_KEY, run_tap
+from tap_harness import API_KEY, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 
@@ -72,7 +72,7 @@ def test_each_request_is_timed_and_counted_in_metric_lines(tmp_path: Path) -> No
     assert by_endpoint[("sources", "/api/data-providers/data365/{source}")] >= 1
     assert all(isinstance(t["value"], float) for t in timers)
     # Answered requests, counted per stream and endpoint (logged at the end of the sync).
-    counts = Counter()
+    counts: Counter[tuple[str, str]] = Counter()
     for point in points:
         if point["metric"] == "http_request_count":
             counts[(point["tags"]["stream"], point["tags"]["endpoint"])] += point["value"]

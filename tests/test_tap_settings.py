@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import API_KEY, run_tap, tap_env
+from tap_harness import API_KEY, clean_env, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import KNOWN_SOURCES
@@ -97,7 +97,7 @@ def test_secrets_never_leave_the_process_even_at_debug_level(
         "sources": ["tiktok_hashtag"],
         "data365_token": token,
     }
-    env = tap_env(TAP_DATA365_LOGLEVEL="DEBUG", LOGLEVEL="DEBUG")
+    env = clean_env(TAP_DATA365_LOGLEVEL="DEBUG", LOGLEVEL="DEBUG")
     result = run_tap(tmp_path, config, env=env)
     assert result.returncode == 0, result.stderr
     assert "| DEBUG" in result.stderr  # debug logging really was on

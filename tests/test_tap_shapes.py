@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import requests
-from support import API_KEY, run_tap
+from tap_harness import API_KEY, run_tap
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 
@@ -20,7 +20,7 @@ def emulator() -> Iterator[Emulator]:
     config = EmulatorConfig(
         api_key=API_KEY,
         seed_posts={"tiktok_hashtag": 120, "linkedin_company": 30},
-        connected_sources=CONNECTED,
+        connected_sources=tuple(CONNECTED),
     )
     with Emulator(config) as emu:
         emu.add_task("tiktok_hashtag", "hellokitty", "2024-02-01", "2024-02-03", status="complete")

@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from support import API_KEY, TAP, tap_env, write_json
+from tap_harness import API_KEY, TAP, clean_env, write_json
 
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.emulator.variants import VARIANTS
@@ -37,14 +37,16 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def sync(emu: Emulator, tmp_path: Path, **extra: Any) -> tuple[dict[str, Any], list[dict]]:
+def sync(
+    emu: Emulator, tmp_path: Path, **extra: Any
+) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
     """(stream → its SCHEMA message, search_results RECORDs) of one full sync."""
     import subprocess  # noqa: PLC0415
 
     config = {"api_key": API_KEY, "api_url": emu.url, **extra}
     done = subprocess.run(
         [*TAP, "--config", str(write_json(tmp_path / "config.json", config))],
-        capture_output=True, text=True, env=tap_env(), timeout=600, check=False,
+        capture_output=True, text=True, env=clean_env(), timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     schemas: dict[str, Any] = {}
@@ -55,7 +57,7 @@ def sync(emu: Emulator, tmp_path: Path, **extra: Any) -> tuple[dict[str, Any], l
             schemas[message["stream"]] = message["schema"]
         elif message["type"] == "RECORD":
             records.setdefault(message["stream"], []).append(message["record"])
-    return schemas, records  # type: ignore[return-value]
+    return schemas, records
 
 
 def raw_posts(emu: Emulator) -> dict[tuple[str, str], dict[str, Any]]:
@@ -133,7 +135,7 @@ SHAPES = {
 }
 
 
-def _by_variant(emu: Emulator, records: list[dict], variant: str) -> list[dict[str, Any]]:
+def _by_variant(emu: Emulator, records: list[dict[str, Any]], variant: str) -> list[dict[str, Any]]:
     """The records of posts the emulator sent in the shape of ``variant``."""
     raw = raw_posts(emu)
     found = [r for r in records if SHAPES[variant](raw[(r["data_source"], r["id"])])]

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import requests
-from support import API_KEY
+from tap_harness import API_KEY
 
-from tap_data365.boundary import MAX_SEEN
-from tap_data365.checkpoints import Plan, SourceCheckpoint
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import format_timestamp
-from tap_data365.windows import Window, WindowReader, combine_query, merge_ranges
+from tap_data365.search_results.boundary import MAX_SEEN
+from tap_data365.search_results.checkpoints import Plan, SourceCheckpoint
+from tap_data365.search_results.windows import Window, WindowReader, combine_query, merge_ranges
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)

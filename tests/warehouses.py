@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conftest import MeltanoProject, run
+from pipeline_harness import MeltanoProject
+from tap_harness import run
 
 _DUCKDB_SQL = """
 import datetime, decimal, json, sys
@@ -35,7 +36,7 @@ def postgres_query(url: str, schema: str, *queries: str) -> list[list[list[Any]]
     with psycopg.connect(url) as con:
         con.execute(f'SET search_path TO "{schema}"')
         for query in queries:
-            rows = con.execute(query).fetchall()  # type: ignore[call-overload]
+            rows = con.execute(query).fetchall()
             results.append(json.loads(json.dumps([list(r) for r in rows], default=_plain)))
     return results
 

@@ -14,32 +14,47 @@ from tap_data365.emulator.config import EmulatorConfig
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="data365-emulator", description=__doc__)
-    p.add_argument("--host", default="127.0.0.1", help="loopback address only")
-    p.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-    p.add_argument("--api-key", default="test-key")
-    p.add_argument("--seed", type=int, default=365)
+    p = argparse.ArgumentParser(
+        prog="data365-emulator",
+        description=__doc__,
+        # Every option's default is printed after its help.
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (loopback only)")
+    p.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free port")
+    p.add_argument(
+        "--api-key", default="test-key", help="the apikey header every request must send"
+    )
+    p.add_argument("--seed", type=int, default=365, help="random seed of the generated posts")
     p.add_argument("--scale", type=float, default=1.0, help="multiply seeded post counts")
     p.add_argument("--empty", action="store_true", help="no seeded posts")
     p.add_argument("--seed-tasks", action="store_true", help="complete tasks for seeded posts")
-    p.add_argument("--latency-ms", type=float, default=0.0)
-    p.add_argument("--fault-rate", type=float, default=0.0)
+    p.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
+    p.add_argument("--fault-rate", type=float, default=0.0,
+                   help="share of requests answered with a fault (0..1)")  # fmt: skip
     p.add_argument("--fault-kinds", default="429,503,drop", help="comma list: 429,503,500,drop")
-    p.add_argument("--retry-after", type=float, default=1.0)
+    p.add_argument("--retry-after", type=float, default=1.0,
+                   help="seconds in the Retry-After header of 429/503 faults")  # fmt: skip
     p.add_argument("--max-in-flight", type=int, default=0,
                    help="429 + Retry-After beyond N requests at once (0: no limit)")  # fmt: skip
     p.add_argument("--finish-status", default="complete",
-                   choices=("complete", "finished", "alternate"))  # fmt: skip
-    p.add_argument("--polls-to-finish", type=int, default=2)
-    p.add_argument("--posts-per-task", type=int, default=300)
+                   choices=("complete", "finished", "alternate"),
+                   help="status of a finished task (alternate: both in turn)")  # fmt: skip
+    p.add_argument("--polls-to-finish", type=int, default=2,
+                   help="status reads of a running task before it finishes")  # fmt: skip
+    p.add_argument("--posts-per-task", type=int, default=300, help="posts a finished task adds")
     p.add_argument("--rerun-posts", type=int, default=30, help="posts a task re-run adds")
     p.add_argument("--found-ranges", default="honour", choices=("honour", "ignore", "match_none"),
                    help="how content.found ranges are treated")  # fmt: skip
-    p.add_argument("--doc-date-ranges", default="honour", choices=("honour", "ignore"))
+    p.add_argument("--doc-date-ranges", default="honour", choices=("honour", "ignore"),
+                   help="how doc_date ranges are treated")  # fmt: skip
     p.add_argument("--search-order", default="relevance",
-                   choices=("relevance", "doc_date_desc", "doc_date_asc"))  # fmt: skip
-    p.add_argument("--include-total", action="store_true")
-    p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"))
+                   choices=("relevance", "doc_date_desc", "doc_date_asc"),
+                   help="order of search results")  # fmt: skip
+    p.add_argument("--include-total", action="store_true",
+                   help="search answers carry the total number of hits")  # fmt: skip
+    p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"),
+                   help="the key task objects carry their id under")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     p.add_argument("--odd-values", action="store_true",
                    help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip

@@ -84,6 +84,9 @@ class EmulatorConfig:
     found_ranges: str = "honour"
     #: "ignore": a ``doc_date`` range matches every post (a server the tap must refuse).
     doc_date_ranges: str = "honour"
+    #: > 0: search pages starting at this offset come back half full, the pages after them
+    #: whole, as when posts vanish while a result list is paged (0: off).
+    unstable_page_from: int = 0
 
     # -- faults
     latency_ms: float = 0.0

@@ -59,6 +59,8 @@ class SearchEngine:
             page = hits[: request.size]
         else:
             page = hits[request.start : request.start + request.size]
+            if cfg.unstable_page_from and request.start == cfg.unstable_page_from:
+                page = page[: len(page) // 2]
         parts = [b'{"results":[', b",".join(p.encoded for p in page), b"]"]
         if cfg.include_total:
             parts.append(b',"total":{"value":%d}' % len(hits))

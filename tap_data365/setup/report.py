@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_data365.tasks import PlannedTask, WaitResult
+from tap_data365.setup.plan import PlannedTask, WaitResult
 
 _MAX_CELL = 40
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tap_data365 import masking
 from tap_data365.errors import ConfigError
+from tap_data365.http import masking
 from tap_data365.settings import CONFIG_SCHEMA, check_settings, settings_warnings
 
 ENV_PREFIX = "TAP_DATA365_"
@@ -35,7 +35,7 @@ def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None
     for name, schema in CONFIG_SCHEMA["properties"].items():
         if merged.get(name) is None and "default" in schema:
             merged[name] = schema["default"]
-    check_settings(merged, skip_tasks=True)  # tasks: every problem, by task_specs
+    check_settings(merged, skip_tasks=True)  # tasks: every problem, by specs.py
     return merged
 
 

@@ -24,9 +24,16 @@ from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from tap_data365.boundary import BoundaryZone, Bounds
 from tap_data365.normalize import format_timestamp, is_done, parse_timestamp
-from tap_data365.windows import DOC_DATE, FOUND, Record, Window, merge_ranges, record_date
+from tap_data365.search_results.boundary import BoundaryZone, Bounds
+from tap_data365.search_results.windows import (
+    DOC_DATE,
+    FOUND,
+    Record,
+    Window,
+    merge_ranges,
+    record_date,
+)
 
 REPLICATION_KEY = DOC_DATE
 TASKS_SEEN = "tasks_seen"

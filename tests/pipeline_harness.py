@@ -4,14 +4,71 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from conftest import MeltanoProject, run
+from tap_harness import REPO, clean_env, run
 
 from tap_data365.emulator import Emulator, EmulatorConfig
+
+#: The project files a Meltano project copy needs (the tap is installed from it, editable).
+PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_data365", "schemas")
+
+
+def copy_project(root: Path) -> None:
+    """Copy the files a Meltano project or a package build needs into ``root``."""
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, root / name)
+    local_meltano_yml(root, "-e .")
+
+
+def local_meltano_yml(project: Path, pip_url: str) -> None:
+    """meltano.yml's tap installed from ``pip_url`` (this checkout) instead of its git tag."""
+    run([sys.executable, REPO / "scripts" / "local_meltano_yml.py", project, pip_url])
+
+
+#: Installed over the extractor's console script in the test project: a test that sets
+#: DATA365_CAPTURE gets a copy of every Singer message the tap wrote to the target.
+CAPTURE_WRAPPER = """#!/usr/bin/env bash
+# tests/conftest.py: copy the tap's Singer output to $DATA365_CAPTURE (sync runs only).
+real="$(dirname "$0")/tap-data365.real"
+if [[ -z "${DATA365_CAPTURE:-}" || "${1:-}" == setup || " $* " == *" --discover "* \\
+      || " $* " == *" --about "* ]]; then
+    exec "$real" "$@"
+fi
+set -o pipefail
+"$real" "$@" | tee "$DATA365_CAPTURE"
+"""
+
+
+class MeltanoProject:
+    """A copy of this repository's Meltano project in a temporary directory."""
+
+    def __init__(self, root: Path, meltano: Path) -> None:
+        self.root = root
+        self.meltano = meltano
+
+    def command(self, *args: str) -> list[str]:
+        return [str(self.meltano), *args]
+
+    def run(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        return run(self.command(*args), cwd=self.root, env=clean_env(env), timeout=timeout)
+
+    def plugin_python(self, plugin_type: str, name: str) -> Path:
+        """The Python of an installed plugin's virtualenv (e.g. to read what a target wrote)."""
+        return self.root / ".meltano" / plugin_type / name / "venv" / "bin" / "python"
+
 
 #: Matches the `emulator` environment of meltano.yml.
 EMULATOR_API_KEY = "emulator-key"

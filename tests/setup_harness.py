@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.setup_cli import setup
+from tap_data365.setup.command import setup
 
 # Distinctive, so a leak anywhere in the output is found by a plain substring test.
 API_KEY = "dsk-SETUP-SECRET-4f9e1a"
@@ -53,9 +52,8 @@ class Run:
     stderr: str
 
     @property
-    def json(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.stdout)
-        return loaded
+    def json(self) -> Any:
+        return json.loads(self.stdout)
 
 
 def emulator_fixture(**changes: Any) -> Iterator[Emulator]:
@@ -111,16 +109,6 @@ def server_tasks(emu: Emulator, source: str) -> list[dict[str, Any]]:
     from tap_data365.normalize import task_list  # noqa: PLC0415
 
     return task_list(response.json())
-
-
-@pytest.fixture(autouse=True)
-def _no_developer_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep TAP_DATA365_* variables of the developer's shell out of every test."""
-    import os  # noqa: PLC0415
-
-    for name in list(os.environ):
-        if name.startswith("TAP_DATA365_"):
-            monkeypatch.delenv(name)
 
 
 def single_status(emu: Emulator, source: str, task: str) -> str:

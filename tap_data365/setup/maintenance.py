@@ -9,12 +9,8 @@ from typing import Any
 import click
 
 from tap_data365 import normalize
-from tap_data365.api import Data365Api
-from tap_data365.errors import Data365Error
-from tap_data365.report import render_table
-from tap_data365.setup_common import (
-    EXIT_ERROR,
-    EXIT_OK,
+from tap_data365.errors import EXIT_ERROR, EXIT_OK, Data365Error
+from tap_data365.setup.common import (
     Output,
     config_option,
     json_option,
@@ -22,8 +18,10 @@ from tap_data365.setup_common import (
     make_api,
     report_invalid,
 )
-from tap_data365.task_specs import TaskSpec, validate_tasks
-from tap_data365.tasks import ApplyError, Plan, make_plan
+from tap_data365.setup.control_api import Data365Api
+from tap_data365.setup.plan import ApplyError, Plan, make_plan
+from tap_data365.setup.report import render_table
+from tap_data365.setup.specs import TaskSpec, validate_tasks
 
 
 @click.command()

@@ -7,7 +7,7 @@ Exit codes: 0 every declared task in place (and done, with --wait); 1 API or run
 error; 2 bad settings, task declarations or usage (nothing sent); 3 a task failed or was
 canceled while waiting; 4 --timeout reached with tasks still open.
 
-Everything printed goes through ``setup_common.Output``, which masks the key and token.
+Everything printed goes through ``common.Output``, which masks the key and token.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Any
 
 import click
 
-from tap_data365.api import Data365Api
-from tap_data365.errors import ConfigError, Data365Error
-from tap_data365.progress import Progress
-from tap_data365.report import SetupReport
-from tap_data365.setup_common import (
+from tap_data365.errors import (
     EXIT_ERROR,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_TASK_FAILED,
     EXIT_TIMEOUT,
+    ConfigError,
+    Data365Error,
+)
+from tap_data365.setup.common import (
     PROG,
     Output,
     config_option,
@@ -36,10 +36,13 @@ from tap_data365.setup_common import (
     report_invalid,
     secrets_of,
 )
-from tap_data365.setup_config import load_config
-from tap_data365.setup_maint import cancel, remove, status
-from tap_data365.task_specs import TaskSpec, validate_tasks
-from tap_data365.tasks import apply_plan, confirm_statuses, make_plan, wait_for
+from tap_data365.setup.control_api import Data365Api
+from tap_data365.setup.maintenance import cancel, remove, status
+from tap_data365.setup.plan import apply_plan, confirm_statuses, make_plan, wait_for
+from tap_data365.setup.progress import Progress
+from tap_data365.setup.report import SetupReport
+from tap_data365.setup.settings_files import load_config
+from tap_data365.setup.specs import TaskSpec, validate_tasks
 
 
 def run(args: Sequence[str]) -> int:

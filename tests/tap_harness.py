@@ -1,16 +1,24 @@
-"""Running the real tap executable and reading its Singer output, for the tap's tests."""
+"""Helpers shared by the tests (no tests here): the one environment scrub, running commands,
+running the real tap executable and reading its Singer output."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tap_data365.normalize import parse_timestamp
+
+REPO = Path(__file__).resolve().parent.parent
 TAP = [sys.executable, "-m", "tap_data365"]
 API_KEY = "emulator-key-7f3a9c"
 TOKEN = "d365-token-5b1e"
@@ -55,11 +63,50 @@ def write_json(path: Path, payload: Any) -> Path:
     return path
 
 
-def tap_env(**extra: str) -> dict[str, str]:
-    """The environment without any TAP_DATA365_* variable of the developer's shell."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_DATA365_")}
-    env.update(extra)
+#: Variables that would let a developer's shell leak into a test's tap or target.
+_LEAKY_PREFIXES = (
+    "TAP_DATA365_", "TARGET_JSONL_", "TARGET_DUCKDB_", "TARGET_POSTGRES_", "MELTANO_",
+)  # fmt: skip
+
+
+def clean_env(extra: Mapping[str, str] | None = None, **more: str) -> dict[str, str]:
+    """os.environ without tap/target/Meltano settings from the developer's shell, plus extra.
+
+    The one scrub: subprocesses get this environment; in-process runs get os.environ
+    scrubbed the same way (the ``no_developer_env`` fixture).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    env["NO_COLOR"] = "1"
+    env.update(extra or {})
+    env.update(more)
     return env
+
+
+def run(
+    args: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing output; on failure the error shows the command's output."""
+    proc = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(
+            f"command failed with exit code {proc.returncode}: {' '.join(map(str, args))}\n"
+            f"--- stdout (tail)\n{proc.stdout[-4000:]}\n--- stderr (tail)\n{proc.stderr[-8000:]}",
+            pytrace=False,
+        )
+    return proc
 
 
 def run_tap(
@@ -77,7 +124,7 @@ def run_tap(
         command += ["--state", str(write_json(tmp_path / f"{name}-state.json", state))]
     command += args or []
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env or tap_env(), timeout=600, check=False
+        command, capture_output=True, text=True, env=env or clean_env(), timeout=600, check=False
     )
     result = SyncResult(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr)
     if done.returncode == 0:
@@ -85,24 +132,8 @@ def run_tap(
     return result
 
 
-def select_streams(tmp_path: Path, config: dict[str, Any], streams: set[str]) -> list[str]:
-    """Arguments for a catalog that selects only ``streams``."""
-    done = subprocess.run(
-        [
-            *TAP,
-            "--config",
-            str(write_json(tmp_path / "discover-config.json", config)),
-            "--discover",
-        ],
-        capture_output=True,
-        text=True,
-        env=tap_env(),
-        check=True,
-    )
-    catalog = json.loads(done.stdout)
-    for entry in catalog["streams"]:
-        chosen = entry["tap_stream_id"] in streams
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = chosen
-    return ["--catalog", str(write_json(tmp_path / "catalog.json", catalog))]
+def when(value: object) -> dt.datetime:
+    """A timestamp the test expects to be readable, read with the tap's own parser."""
+    moment = parse_timestamp(value)
+    assert moment is not None, f"unreadable timestamp {value!r}"
+    return moment

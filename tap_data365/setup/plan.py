@@ -1,6 +1,6 @@
 """Declared tasks vs the tasks on the server: a plan, applying it, waiting for it.
 
-The plan creates only what has no match on the server (``task_specs.TaskSpec.key``),
+The plan creates only what has no match on the server (``specs.TaskSpec.key``),
 starts only what is neither collecting nor done, and reports extra server copies as
 duplicates (it never removes or multiplies them). Every API call goes through
 ``api.Data365Api``.
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_data365 import normalize
-from tap_data365.api import Data365Api, RetryUnsafeError
-from tap_data365.errors import Data365Error, backoff_waits
-from tap_data365.task_specs import Key, TaskSpec, server_key
+from tap_data365.errors import Data365Error
+from tap_data365.http.retry import backoff_waits
+from tap_data365.setup.control_api import Data365Api, RetryUnsafeError
+from tap_data365.setup.specs import Key, TaskSpec, server_key
 
 # ---------------------------------------------------------------------------- plan
 

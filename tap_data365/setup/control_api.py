@@ -17,23 +17,23 @@ from urllib.parse import quote
 import requests
 
 from tap_data365 import normalize
+from tap_data365.api_paths import PROVIDER_PATH, TOKEN_PATH
 from tap_data365.errors import (
-    MAX_RETRY_WAIT_SECONDS,
-    RETRIABLE_EXCEPTIONS,
-    RETRIABLE_STATUSES,
     ApiResponseError,
     Data365Error,
     RetryWaitTooLongError,
     UnknownSourceError,
-    backoff_waits,
     error_for_response,
-    next_retry_wait,
     redirect_error,
 )
-from tap_data365.http_body import read_within
-
-TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
-PROVIDER_PATH = "/api/data-providers/data365"
+from tap_data365.http.body import read_within
+from tap_data365.http.retry import (
+    MAX_RETRY_WAIT_SECONDS,
+    RETRIABLE_EXCEPTIONS,
+    RETRIABLE_STATUSES,
+    backoff_waits,
+    next_retry_wait,
+)
 
 #: Statuses after which the server did not act on the request: safe to retry even a POST
 #: that appends tasks. After a 500/502/504 or a dropped connection the server may have
@@ -158,19 +158,16 @@ class Data365Api:
         return self._shape(normalize.task_object, payload, f"task {task_id} of {source}")
 
     def start_task(self, source: str, task_id: str) -> None:
-        self._send(
-            "PUT",
-            _task_path(source, task_id) + "/start",
-            f"starting task {task_id} of {source}",
-            source=source,
-            task_id=task_id,
-        )
+        self._task_action("PUT", source, task_id, "start", "starting")
 
     def cancel_task(self, source: str, task_id: str) -> None:
+        self._task_action("POST", source, task_id, "cancel", "canceling")
+
+    def _task_action(self, method: str, source: str, task_id: str, action: str, doing: str) -> None:
         self._send(
-            "POST",
-            _task_path(source, task_id) + "/cancel",
-            f"canceling task {task_id} of {source}",
+            method,
+            f"{_task_path(source, task_id)}/{action}",
+            f"{doing} task {task_id} of {source}",
             source=source,
             task_id=task_id,
         )

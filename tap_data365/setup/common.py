@@ -11,14 +11,13 @@ from typing import Any
 
 import click
 
-from tap_data365 import masking
-from tap_data365.api import Data365Api
-from tap_data365.errors import Data365Error
-from tap_data365.setup_config import SECRET_SETTINGS, load_config
-from tap_data365.task_specs import TaskValidationError
+from tap_data365.errors import EXIT_INVALID, Data365Error
+from tap_data365.http import masking
+from tap_data365.setup.control_api import Data365Api
+from tap_data365.setup.settings_files import SECRET_SETTINGS, load_config
+from tap_data365.setup.specs import TaskValidationError
 
 #: Exit codes (also in docs/setup-command.md).
-EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_TASK_FAILED, EXIT_TIMEOUT = 0, 1, 2, 3, 4
 PROG = "tap-data365 setup"
 
 

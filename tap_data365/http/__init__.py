@@ -1,0 +1,1 @@
+"""Talking HTTP safely: the retry policy, bounded answers, secrets masked in output."""

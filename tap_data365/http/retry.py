@@ -1,0 +1,70 @@
+"""The retry policy shared by the tap and the setup command: what is retried and how long
+to wait (``Retry-After`` when the API sends it, else exponential waits with full jitter)."""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Iterator
+
+import requests
+
+from tap_data365.errors import RetryWaitTooLongError
+
+#: HTTP statuses worth retrying: rate limiting and server-side trouble.
+RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+#: Transport errors worth retrying (connection reset/dropped, read timeouts, bad chunks).
+RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    ConnectionResetError,
+)
+#: The default of the max_retry_wait setting: the longest Retry-After honoured.
+MAX_RETRY_WAIT_SECONDS = 120.0
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date)."""
+    if response is None:
+        return None
+    raw = response.headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
+    """Exponential waits with full jitter: 0..0.5 s, 0..1 s, 0..2 s, … capped."""
+    attempt = 0
+    while True:
+        yield random.uniform(0, min(cap, base * 2**attempt))
+        attempt += 1
+
+
+def next_retry_wait(
+    response: requests.Response | None,
+    waits: Iterator[float],
+    max_wait: float = MAX_RETRY_WAIT_SECONDS,
+) -> float:
+    """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff.
+
+    A Retry-After beyond ``max_wait`` raises RetryWaitTooLongError: sleeping for hours
+    with nothing printed looks like a hang.
+    """
+    server_wait = retry_after_seconds(response)
+    if server_wait is None:
+        return next(waits)
+    if server_wait > max_wait and response is not None:
+        raise RetryWaitTooLongError(server_wait, response.status_code, max_wait)
+    return server_wait

@@ -1,0 +1,1 @@
+"""The search_results stream's machinery: reading posts window by window, checkpoints."""

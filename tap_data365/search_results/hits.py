@@ -1,0 +1,115 @@
+"""Search hits → ``search_results`` records, and the posts the API sends odd.
+
+``search_hits`` unwraps a search answer; ``search_record`` changes a post as little as
+possible. Posts without an ``id`` or with a ``doc_date`` nobody can read are neither
+dropped nor merged (nothing lost): a post without an id gets a stable one, made from its
+``source.link`` when it has one (the same post gets the same id on every read) or else from
+a hash of the post; an unreadable ``doc_date`` becomes null with the value as sent kept in
+``doc_date_raw``. ``OddHits`` counts both so the sync warns once per index with the count
+and an example id, instead of once per post or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from tap_data365.normalize import ShapeError, normalize_timestamp, unwrap_list
+
+#: Where an unreadable doc_date is kept as sent (moved under extra_fields like any field
+#: the schema does not declare).
+RAW_DATE_FIELD = "doc_date_raw"
+
+
+def stable_id(document: Mapping[str, Any]) -> str:
+    """An id for a post that has none: ``link:<source.link>``, else ``sha256:<hash>``."""
+    source = document.get("source")
+    link = source.get("link") if isinstance(source, Mapping) else None
+    if isinstance(link, str) and link.strip():
+        return f"link:{link.strip()}"
+    canonical = json.dumps(document, sort_keys=True, default=str, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
+
+
+class OddHits:
+    """Counts of posts given an id or a null doc_date, for one warning each (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._examples: dict[str, str] = {}
+
+    def note(self, kind: str, example_id: str) -> None:
+        with self._lock:
+            self._counts[kind] = self._counts.get(kind, 0) + 1
+            self._examples.setdefault(kind, example_id)
+
+    def warnings(self, index: str) -> list[str]:
+        """One line per kind seen, naming the count and the first id."""
+        lines = []
+        missing = self._counts.get("no_id")
+        if missing:
+            lines.append(
+                f"{missing} post(s) of {index} came without an id and were given a stable one "
+                f"from source.link or a hash of the post (e.g. {self._examples['no_id']})"
+            )
+        unreadable = self._counts.get("bad_date")
+        if unreadable:
+            lines.append(
+                f"{unreadable} post(s) of {index} have a doc_date that cannot be read; "
+                f"delivered with doc_date null and the value as sent in {RAW_DATE_FIELD} "
+                f"(e.g. id {self._examples['bad_date']})"
+            )
+        return lines
+
+
+_HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
+
+
+def search_hits(payload: object) -> list[dict[str, Any]]:
+    """Search response body → the raw documents (Elasticsearch-style ``_source`` unwrapped)."""
+    hits = unwrap_list(payload, _HIT_LIST_KEYS)
+    documents = []
+    for hit in hits:
+        if not isinstance(hit, Mapping):
+            msg = "search results hold entries that are not objects"
+            raise ShapeError(msg)
+        source = hit.get("_source")
+        documents.append(
+            dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit)
+        )
+    return documents
+
+
+def search_record(
+    document: dict[str, Any], index: str, odd: OddHits | None = None
+) -> dict[str, Any]:
+    """A search document → the ``search_results`` record, changed as little as possible.
+
+    Only ``doc_date`` is rewritten (to the fixed-width UTC format; ``content.published`` when
+    the API sends no ``doc_date``); ``data_source`` and a string ``id`` are guaranteed
+    (see OddHits for posts without either). Every other field is kept as sent.
+    """
+    odd = odd or OddHits()
+    doc_id = document.get("id")
+    if doc_id is None or doc_id == "":
+        document["id"] = stable_id(document)  # before any field changes: the same post,
+        odd.note("no_id", document["id"])  # the same id
+    elif not isinstance(doc_id, str):
+        document["id"] = str(doc_id)
+    raw_date = document.get("doc_date")
+    if raw_date is None:
+        content = document.get("content")
+        raw_date = content.get("published") if isinstance(content, Mapping) else None
+    try:
+        document["doc_date"] = normalize_timestamp(raw_date)
+    except (ValueError, OverflowError, OSError):
+        document["doc_date"] = None
+        document[RAW_DATE_FIELD] = raw_date
+        odd.note("bad_date", document["id"])
+    if not document.get("data_source"):
+        document["data_source"] = index
+    return document

@@ -1,0 +1,58 @@
+"""A release users can install: one version, one repository URL, written the same everywhere."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from tap_harness import REPO, run
+
+import tap_data365
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+URL = PYPROJECT["project"]["urls"]["Repository"]
+VERSION = tap_data365.__version__
+TAG_PIP_URL = f"git+{URL}.git@v{VERSION}"
+DOCS = [
+    "README.md",
+    "CHANGELOG.md",
+    "meltano.yml",
+    "hub/extractors/tap-data365/datastreamer-io.yml",
+]
+
+
+def test_the_version_is_written_once() -> None:
+    assert PYPROJECT["project"]["dynamic"] == ["version"]
+    assert PYPROJECT["tool"]["hatch"]["version"]["path"] == "tap_data365/__init__.py"
+    about = run([Path(sys.executable).with_name("tap-data365"), "--about", "--format=json"])
+    assert f'"version": "{VERSION}"' in about.stdout
+
+
+def test_changelog_describes_this_release() -> None:
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## (\S+)", changelog, re.M)
+    assert versions[0] == VERSION
+
+
+def test_every_doc_names_the_one_repository_and_this_release() -> None:
+    for name in DOCS:
+        text = (REPO / name).read_text()
+        urls = set(re.findall(r"https://github\.com/[\w.-]+/[\w.-]+?(?=\.git|[/\s)`'\"]|$)", text))
+        assert urls <= {URL}, (name, urls)
+        tags = set(re.findall(r"tap-data365\.git@(v[\w.]+)", text))
+        assert tags <= {f"v{VERSION}"}, (name, tags)
+
+
+def test_install_lines_and_plugin_definitions_install_this_release() -> None:
+    readme = (REPO / "README.md").read_text()
+    for tool in ("pip install", "pipx install", "uv tool install"):
+        assert f"{tool} {TAG_PIP_URL}" in readme, tool
+    extractors = yaml.safe_load((REPO / "meltano.yml").read_text())["plugins"]["extractors"]
+    (tap,) = [p for p in extractors if p["name"] == "tap-data365"]
+    assert tap["pip_url"] == TAG_PIP_URL
+    classifiers = PYPROJECT["project"]["classifiers"]
+    pythons = [c.rsplit(" ", 1)[1] for c in classifiers if re.search(r":: 3\.\d+$", c)]
+    assert pythons == ["3.11"]  # the only Python CI runs (.ci/run)
