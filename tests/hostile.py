@@ -9,13 +9,17 @@ headers) so a test can prove what was, or was not, sent.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from tap_harness import TAP, clean_env
 
 SOURCES_PATH = "/api/data-providers/data365"
 SEARCH_PATH = "/api/search"
@@ -144,3 +148,21 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+def interrupt_mid_search(
+    server: HostileServer, config: Path, signum: int
+) -> subprocess.CompletedProcess[str]:
+    """Run the tap, send it ``signum`` once its first search request reached ``server``, and
+    return what it printed and its exit code."""
+    with subprocess.Popen(
+        [*TAP, "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    ) as proc:
+        assert wait_for(lambda: any(r.path == SEARCH_PATH for r in server.requests))
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import SEARCH_PATH, SOURCES_PATH, HostileServer, Reply, hits, wait_for
+from hostile import (
+    SEARCH_PATH,
+    SOURCES_PATH,
+    HostileServer,
+    Reply,
+    hits,
+    interrupt_mid_search,
+)
 from tap_harness import TAP, clean_env, write_json
 
 REPO = Path(__file__).resolve().parent.parent
@@ -48,17 +55,7 @@ def signalled(signum: int) -> Case:
     def case(server: HostileServer, tmp: Path) -> subprocess.CompletedProcess[str]:
         server.route("POST", SEARCH_PATH, Reply(body=hits({"id": "a"}), drip=5.0))
         config = write_json(tmp / "config.json", {"api_key": KEY, "api_url": server.url})
-        with subprocess.Popen(
-            [*TAP, "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=clean_env(),
-        ) as proc:
-            assert wait_for(lambda: any(r.path == SEARCH_PATH for r in server.requests))
-            proc.send_signal(signum)
-            out, err = proc.communicate(timeout=30)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        return interrupt_mid_search(server, config, signum)
 
     return case
 

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import SEARCH_PATH, SOURCES_PATH, HostileServer, Reply, hits, wait_for
+from hostile import (
+    SEARCH_PATH,
+    SOURCES_PATH,
+    HostileServer,
+    Reply,
+    hits,
+    interrupt_mid_search,
+)
 from tap_harness import TAP, SyncResult, clean_env, parse_messages, write_json
 
 KEY = "hostile-KEY-5c1d9e"
@@ -185,16 +192,8 @@ def test_a_signal_mid_sync_exits_non_zero_despite_a_stuck_request(
     server.serve_sources(SOURCE)
     server.route("POST", SEARCH_PATH, Reply(body=hits(_post(1, id="a")), drip=5.0))
     config = write_json(tmp_path / "config.json", settings(server))
-    with subprocess.Popen(
-        [*TAP, "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    ) as proc:
-        assert wait_for(lambda: any(r.path == SEARCH_PATH for r in server.requests))
-        proc.send_signal(signum)
-        stdout, stderr = proc.communicate(timeout=30)
+    proc = interrupt_mid_search(server, config, signum)
+    stdout, stderr = proc.stdout, proc.stderr
     assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     assert f"interrupted by {signal.Signals(signum).name}" in stderr
