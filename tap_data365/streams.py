@@ -25,8 +25,11 @@ from tap_data365.errors import ConfigError
 from tap_data365.found_filter import found_filter_problem
 from tap_data365.odd_hits import OddHits
 from tap_data365.settings import configured_sources
+from tap_data365.sizing import Counter, WindowSizer
 from tap_data365.windows import PageFetcher, Record, Window, WindowReader, chunks
 
+#: The Count API: the number of posts a query matches (sizing.py).
+COUNT_PATH = "/api/count"
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -235,6 +238,7 @@ class SearchResultsStream(_PerSourceStream):
             sweeps.append((plan.catchup, None, True))
         if plan.main is not None:
             sweeps.append(([plan.main], None, False))
+        sizer = WindowSizer(self._counter(index), self.logger.warning)
         for windows, also, catchup in sweeps:
             reader = WindowReader(
                 fetch_page,
@@ -246,6 +250,7 @@ class SearchResultsStream(_PerSourceStream):
                 now=now.replace(minute=0, second=0, microsecond=0),
                 describe=f"index {index}",
                 also=also,
+                sizer=sizer,
             )
             for completed in reader.read(windows):
                 # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
@@ -307,6 +312,16 @@ class SearchResultsStream(_PerSourceStream):
             return [normalize.search_record(raw, index, odd) for raw in hits]
 
         return fetch_page
+
+    def _counter(self, index: str) -> Counter:
+        def count(query: str) -> int | None:
+            body = {"query": {"query": query, "data_sources": [index]}}
+            payload = self.request_json("POST", COUNT_PATH, body, what=f"counting posts of {index}")
+            total = payload.get("total") if isinstance(payload, dict) else None
+            value = total.get("value") if isinstance(total, dict) else total
+            return value if type(value) is int and value >= 0 else None
+
+        return count
 
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,

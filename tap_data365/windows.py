@@ -24,10 +24,13 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tap_data365.errors import Data365Error
 from tap_data365.normalize import format_timestamp, normalize_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from tap_data365.sizing import WindowSizer
 
 #: The API refuses a ``from`` beyond this offset.
 MAX_FROM = 9_900
@@ -144,7 +147,13 @@ def merge_ranges(
 
 
 class WindowReader:
-    """Reads windows with ``from``/``size`` paging, splitting the ones that are too large."""
+    """Reads windows with ``from``/``size`` paging, splitting the ones that are too large.
+
+    With a ``sizer`` (sizing.py) a window whose first page is full is counted: one too
+    large is cut before more of it is read, one that fits has all its pages asked for at
+    once. Without one, or once counting is off, the page at the last reachable offset is
+    probed instead.
+    """
 
     def __init__(
         self,
@@ -156,6 +165,7 @@ class WindowReader:
         now: dt.datetime,
         describe: str,
         also: Window | None = None,
+        sizer: WindowSizer | None = None,
     ) -> None:
         self._fetch_page = fetch_page
         self._base_query = base_query
@@ -165,14 +175,15 @@ class WindowReader:
         self._describe = describe
         #: A fixed second range every query carries (the doc_date bounds of the found sweep).
         self._also = also
+        self._sizer = sizer
         #: Offset of the last page the API lets us read.
         self._last_from = (MAX_FROM // page_size) * page_size
         self._page_pool: ThreadPoolExecutor | None = None
 
     def read(self, windows: Sequence[Window]) -> Iterator[CompletedWindow]:
-        """Completed windows in ascending date order (split halves replace their parent)."""
-        pending = deque(windows)
-        in_flight: deque[tuple[Window, Future[CompletedWindow | None]]] = deque()
+        """Completed windows in ascending date order (parts replace the window they cut)."""
+        pending: deque[tuple[Window, int | None]] = deque((w, None) for w in windows)
+        in_flight: deque[Future[CompletedWindow | list[tuple[Window, int | None]]]] = deque()
         pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
         # Pages of one window are fetched in their own pool: a window waiting for its pages
         # must never hold the threads those pages need.
@@ -181,55 +192,125 @@ class WindowReader:
             while pending or in_flight:
                 # Bounded look-ahead: about `concurrency` windows are buffered at once.
                 while pending and len(in_flight) < self._concurrency:
-                    window = pending.popleft()
-                    in_flight.append((window, pool.submit(self.read_window, window)))
-                window, future = in_flight.popleft()
-                completed = future.result()
-                if completed is None:
-                    # The halves take the parent's place at the head of the line, ahead of
-                    # the later windows already in flight.
-                    lower, upper = window.split(self._now)
-                    in_flight.appendleft((upper, pool.submit(self.read_window, upper)))
-                    in_flight.appendleft((lower, pool.submit(self.read_window, lower)))
+                    in_flight.append(pool.submit(self.read_window, *pending.popleft()))
+                outcome = in_flight.popleft().result()
+                if isinstance(outcome, CompletedWindow):
+                    yield outcome
                     continue
-                yield completed
+                # The parts take the parent's place at the head of the line, ahead of the
+                # later windows already in flight.
+                for part, expected in reversed(outcome):
+                    in_flight.appendleft(pool.submit(self.read_window, part, expected))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool = None
 
-    def read_window(self, window: Window, attempt: int = 0) -> CompletedWindow | None:
-        """Every post of one window, or None when it holds more than the API can page."""
+    def read_window(
+        self, window: Window, expected: int | None = None
+    ) -> CompletedWindow | list[tuple[Window, int | None]]:
+        """Every post of one window, or the parts to read instead when it holds more than
+        the API can page. ``expected``: the window's count, when known."""
         query = combine_query(self._base_query, window, self._also)
         size = self._page_size
-        first = self._fetch_checked(window, query, 0)
-        if len(first) < size:
-            return CompletedWindow(window, _unique(first))
+        fits = self._last_from + size  # a window with fewer posts can be paged whole
+        pages: list[list[Record]] = []
+        if expected is None:
+            first = self._fetch_checked(window, query, 0)
+            if len(first) < size:
+                return CompletedWindow(window, _unique(first))
+            expected = None if self._sizer is None else self._sizer.count(query)
+            if expected is None:
+                return self._probed(window, query, first)
+            pages.append(first)
+        if expected >= fits and window.splittable and self._sizer is not None:
+            sample = pages[0] if pages else self._fetch_checked(window, query, 0)
+            return self._parts(window, expected, sample)
+        return self._counted(window, query, expected, pages)
+
+    def _parts(
+        self, window: Window, total: int, sample: list[Record]
+    ) -> list[tuple[Window, int | None]]:
+        """The window cut in parts, each counted but the last (the total tells it)."""
+        sizer = self._sizer
+        assert sizer is not None
+        parts = sizer.cut(window, total, sample, self._now)
+        queries = [combine_query(self._base_query, p, self._also) for p in parts[:-1]]
+        mapper = map if self._page_pool is None else self._page_pool.map
+        counts: list[int | None] = list(mapper(sizer.count, queries))
+        known = [c for c in counts if c is not None]
+        rest = total - sum(known)
+        counts.append(rest if len(known) == len(counts) and rest >= 0 else None)
+        return list(zip(parts, counts, strict=True))
+
+    def _counted(
+        self, window: Window, query: str, expected: int, pages: list[list[Record]], attempt: int = 0
+    ) -> CompletedWindow | list[tuple[Window, int | None]]:
+        """All pages up to the one the count expects to be short, at once; then one at a
+        time while the last is still full (the count was low: it is checked, not trusted)."""
+        size = self._page_size
+        last = min(expected // size * size, self._last_from)
+        pages = [
+            *pages,
+            *self._fetch_many(query, list(range(len(pages) * size, last + size, size))),
+        ]
+        while len(pages[-1]) >= size:
+            offset = len(pages) * size
+            if offset > self._last_from:
+                if window.splittable:
+                    return [(half, None) for half in window.split(self._now)]
+                raise self._too_large(window)
+            pages.append(self._fetch_page(query, offset, size))
+        short = next(i for i, page in enumerate(pages) if len(page) < size)
+        if any(pages[short + 1 :]):
+            # A short page before a non-empty one: the window changed while being read.
+            self._check_attempt(attempt)
+            return self._counted(window, query, expected, [], attempt + 1)
+        for page in pages[: short + 1]:
+            self._check(window, page)
+        records = _unique([post for page in pages[: short + 1] for post in page])
+        if self._sizer is not None:
+            self._sizer.verify(window, expected, len(records))
+        return CompletedWindow(window, records)
+
+    def _probed(
+        self, window: Window, query: str, first: list[Record], attempt: int = 0
+    ) -> CompletedWindow | list[tuple[Window, int | None]]:
+        """The window read without a count: the last reachable page first, then the rest."""
+        size = self._page_size
         # Look at the last reachable page before paging everything: if it is full the
         # window may hold more than we can reach, and reading it now would be wasted.
         last_from = self._last_from
         last = self._fetch_checked(window, query, last_from) if last_from > 0 else []
         if len(last) >= size and last_from > 0:
             if window.splittable:
-                return None
-            msg = (
-                f"more than {last_from + size} posts of {self._describe} share "
-                f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
-                "page them all"
-            )
-            raise WindowTooLargeError(msg)
+                return [(half, None) for half in window.split(self._now)]
+            raise self._too_large(window)
         pages, consistent = self._middle_pages(query, known_full=bool(last))
         if not consistent:
             # Pages disagree (a short page before a non-empty one): the window changed
             # while we read it. Reading it again is the only way to be sure of it.
-            if attempt >= 2:
-                msg = f"search results of {self._describe} kept changing while being paged"
-                raise Data365Error(msg)
-            return self.read_window(window, attempt=attempt + 1)
+            self._check_attempt(attempt)
+            first = self._fetch_checked(window, query, 0)
+            if len(first) < size:
+                return CompletedWindow(window, _unique(first))
+            return self._probed(window, query, first, attempt + 1)
         records = [*first, *(post for page in pages for post in page), *last]
         for page in pages:
             self._check(window, page)
         return CompletedWindow(window, _unique(records))
+
+    def _check_attempt(self, attempt: int) -> None:
+        if attempt >= 2:
+            msg = f"search results of {self._describe} kept changing while being paged"
+            raise Data365Error(msg)
+
+    def _too_large(self, window: Window) -> WindowTooLargeError:
+        return WindowTooLargeError(
+            f"more than {self._last_from + self._page_size} posts of {self._describe} share "
+            f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
+            "page them all"
+        )
 
     def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Record]:
         page = self._fetch_page(query, offset, self._page_size)

@@ -34,6 +34,7 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "search_order": ("relevance", "doc_date_desc", "doc_date_asc"),
     "found_ranges": ("honour", "ignore", "match_none"),
     "doc_date_ranges": ("honour", "ignore"),
+    "count_api": ("honour", "absent", "wrong"),
 }
 
 
@@ -84,6 +85,9 @@ class EmulatorConfig:
     found_ranges: str = "honour"
     #: "ignore": a ``doc_date`` range matches every post (a server the tap must refuse).
     doc_date_ranges: str = "honour"
+    #: ``POST /api/count``: the true total, "absent" (404, as for sources the Count API does
+    #: not serve) or "wrong" (half the total, a count the tap must not trust).
+    count_api: str = "honour"
 
     # -- faults
     latency_ms: float = 0.0
