@@ -224,17 +224,16 @@ class WindowReader:
                 return self._probed(window, query, first)
             pages.append(first)
         if expected >= fits and window.splittable and self._sizer is not None:
-            sample = pages[0] if pages else self._fetch_checked(window, query, 0)
-            return self._parts(window, expected, sample)
+            # The first page read is a sample of where the posts lie; a part still too large
+            # is halved (a sample from a server that sorts would only show one end).
+            parts = self._sizer.cut(window, expected, pages[0], self._now) if pages else None
+            return self._counted_parts(parts or list(window.split(self._now)), expected)
         return self._counted(window, query, expected, pages)
 
-    def _parts(
-        self, window: Window, total: int, sample: list[Record]
-    ) -> list[tuple[Window, int | None]]:
-        """The window cut in parts, each counted but the last (the total tells it)."""
+    def _counted_parts(self, parts: list[Window], total: int) -> list[tuple[Window, int | None]]:
+        """The parts of a window, each counted but the last (the total tells it)."""
         sizer = self._sizer
         assert sizer is not None
-        parts = sizer.cut(window, total, sample, self._now)
         queries = [combine_query(self._base_query, p, self._also) for p in parts[:-1]]
         mapper = map if self._page_pool is None else self._page_pool.map
         counts: list[int | None] = list(mapper(sizer.count, queries))
@@ -254,13 +253,21 @@ class WindowReader:
             *pages,
             *self._fetch_many(query, list(range(len(pages) * size, last + size, size))),
         ]
+        probe: list[Record] | None = None
+        if len(pages[-1]) >= size and len(pages) * size <= self._last_from:
+            # The page expected to be short is full: the count was low. Probe the last
+            # reachable page before reading on, as for a window without a count.
+            if self._sizer is not None:
+                self._sizer.verify(window, expected, len(pages) * size, at_least=True)
+            probe = self._fetch_checked(window, query, self._last_from)
         while len(pages[-1]) >= size:
             offset = len(pages) * size
-            if offset > self._last_from:
+            if offset > self._last_from or (probe is not None and len(probe) >= size):
                 if window.splittable:
                     return [(half, None) for half in window.split(self._now)]
                 raise self._too_large(window)
-            pages.append(self._fetch_page(query, offset, size))
+            probed = probe is not None and offset == self._last_from
+            pages.append(probe if probed and probe else self._fetch_page(query, offset, size))
         short = next(i for i, page in enumerate(pages) if len(page) < size)
         if any(pages[short + 1 :]):
             # A short page before a non-empty one: the window changed while being read.

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 #: The project files a Meltano project copy needs (the tap is installed from it, editable).
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_data365", "schemas")
 
+
 def copy_project(root: Path) -> None:
     """Copy the files a Meltano project or a package build needs into ``root``."""
     for name in PROJECT_FILES:
@@ -155,9 +156,7 @@ class MeltanoProject:
 
 
 @pytest.fixture(scope="session")
-def meltano_project(
-    meltano_bin: Path, tmp_path_factory: pytest.TempPathFactory
-) -> MeltanoProject:
+def meltano_project(meltano_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> MeltanoProject:
     """This repository's meltano.yml, with every plugin installed once per test session.
 
     A copy, so tests never write .meltano/, state or output into the checkout. Runs should

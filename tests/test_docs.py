@@ -80,9 +80,11 @@ def _words(text: str | None) -> str:
 
 
 def _kind(schema: dict[str, Any]) -> str:
-    types = [t for t in schema["type"] if t != "null"] if isinstance(schema["type"], list) else [
-        schema["type"]
-    ]
+    types = (
+        [t for t in schema["type"] if t != "null"]
+        if isinstance(schema["type"], list)
+        else [schema["type"]]
+    )
     (json_type,) = types
     if json_type == "string" and schema.get("format") == "date-time":
         return "date_iso8601"
