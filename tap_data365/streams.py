@@ -244,7 +244,7 @@ class SearchResultsStream(_PerSourceStream):
                 fetch_page,
                 base_query=base_query,
                 page_size=int(self.config.get("page_size", 100)),
-                concurrency=int(self.config.get("max_concurrency", 4)),
+                concurrency=int(self.config.get("max_concurrency", 8)),
                 # Whole hours: the same split points (so the same queries) from run to run,
                 # which lets the server reuse what it cached for them.
                 now=now.replace(minute=0, second=0, microsecond=0),

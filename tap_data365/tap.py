@@ -105,7 +105,7 @@ class TapData365(Tap):
         """
         rate = self.config.get("max_requests_per_second")
         return AdaptiveLimiter(
-            int(self.config.get("max_concurrency", 4)),
+            int(self.config.get("max_concurrency", 8)),
             max_requests_per_second=float(rate) if rate else None,
             max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
         )

@@ -20,9 +20,10 @@ a window is handed out, every post dated before its end has been read.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,8 @@ MAX_FROM = 9_900
 MIN_WIDTH = dt.timedelta(milliseconds=1)
 #: Where an open-ended window is cut when it must be split and already starts after "now".
 OPEN_END_STEP = dt.timedelta(days=1)
+#: Windows read at once (see ``WindowReader.read``).
+WINDOWS_AHEAD = 1
 #: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).
 CHECKPOINT_POSTS = 2_000
 DOC_DATE = "doc_date"
@@ -182,26 +185,31 @@ class WindowReader:
 
     def read(self, windows: Sequence[Window]) -> Iterator[CompletedWindow]:
         """Completed windows in ascending date order (parts replace the window they cut)."""
-        pending: deque[tuple[Window, int | None]] = deque((w, None) for w in windows)
-        in_flight: deque[Future[CompletedWindow | list[tuple[Window, int | None]]]] = deque()
-        pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
+        # The windows still to hand out, in order: [window, its count or None, its read].
+        line: deque[list[Any]] = deque([window, None, None] for window in windows)
+        pool = ThreadPoolExecutor(WINDOWS_AHEAD, thread_name_prefix="data365-window")
         # Pages of one window are fetched in their own pool: a window waiting for its pages
         # must never hold the threads those pages need.
         self._page_pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-page")
         try:
-            while pending or in_flight:
-                # Bounded look-ahead: about `concurrency` windows are buffered at once.
-                while pending and len(in_flight) < self._concurrency:
-                    in_flight.append(pool.submit(self.read_window, *pending.popleft()))
-                outcome = in_flight.popleft().result()
+            while line:
+                # One window at a time, its pages `concurrency` at once: memory holds one
+                # window's posts whatever the total (reading the next window while this one
+                # is handed out saved ~5 % of the wall time at 100 ms per request, and cost
+                # 1.33x the peak memory at 250,000 posts instead of 1.06x).
+                for entry in itertools.islice(line, WINDOWS_AHEAD):
+                    if entry[2] is None:
+                        entry[2] = pool.submit(self.read_window, entry[0], entry[1])
+                outcome = line.popleft()[2].result()
                 if isinstance(outcome, CompletedWindow):
                     yield outcome
                     continue
-                # The parts take the parent's place at the head of the line, ahead of the
-                # later windows already in flight.
-                for part, expected in reversed(outcome):
-                    in_flight.appendleft(pool.submit(self.read_window, part, expected))
+                # The parts take the parent's place at the head of the line.
+                line.extendleft([part, expected, None] for part, expected in reversed(outcome))
         finally:
+            for entry in line:
+                if entry[2] is not None:
+                    entry[2].cancel()
             pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool = None
