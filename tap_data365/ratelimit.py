@@ -7,9 +7,12 @@ request at a time. Here every request takes a slot from one :class:`AdaptiveLimi
 - a 429, or a 503 with ``Retry-After``, pauses *every* worker until the time the server
   asked for, and lowers the number of requests allowed in flight (halved, and never above
   what was in flight when the refused request went out, minus one);
-- clean answers raise it again by one at a time, slowly (after ``probe_after`` clean answers,
-  a number that doubles each time the server pushes back, so a limit that holds is rarely
-  probed), up to ``max_concurrency``;
+- optionally (``start``, as the tap does) a sync starts with fewer in flight and doubles them
+  after each round of clean answers until the first push-back or ``max_concurrency``: a
+  server that takes one request at a time refuses one or two, not ``max_concurrency - 1``;
+- after a push-back, clean answers raise it again by one at a time, slowly (after
+  ``probe_after`` clean answers, a number that doubles each time the server pushes back,
+  so a limit that holds is rarely probed), up to ``max_concurrency``;
 - optionally, requests start at most ``max_requests_per_second`` times a second.
 """
 
@@ -20,6 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+#: Requests in flight at the start of a sync (slow start, doubled per clean round).
+START_LIMIT = 2
 #: Clean answers needed before the first step back up after a push-back.
 FIRST_PROBE_AFTER = 32
 #: Never wait for more clean answers than this before probing one more request in flight.
@@ -43,6 +48,7 @@ class AdaptiveLimiter:
         *,
         max_requests_per_second: float | None = None,
         max_pause: float = float("inf"),
+        start: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
@@ -52,7 +58,10 @@ class AdaptiveLimiter:
         self._interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
         self._clock = clock
         self._cond = threading.Condition()
-        self._limit = self.max_concurrency
+        self._limit = self.max_concurrency if start is None else max(1, start)
+        self._limit = min(self._limit, self.max_concurrency)
+        #: Until the first push-back the limit doubles after each round of clean answers.
+        self._slow_start = self._limit < self.max_concurrency
         self._in_flight = 0
         self._paused_until = 0.0
         self._next_start = 0.0
@@ -115,6 +124,7 @@ class AdaptiveLimiter:
 
     def _push_back(self, slot: Slot, retry_after: float | None) -> None:
         self.throttled += 1
+        self._slow_start = False
         if retry_after and retry_after <= self._max_pause:
             self._paused_until = max(self._paused_until, self._clock() + retry_after)
         ceiling = max(1, slot.in_flight - 1)
@@ -132,6 +142,12 @@ class AdaptiveLimiter:
 
     def _clean_answer(self) -> None:
         self._clean += 1
+        if self._slow_start:
+            if self._clean >= self._limit:
+                self._clean = 0
+                self._held = max(self._held, self._limit)
+                self._limit = min(self.max_concurrency, self._limit * 2)
+            return
         if self._clean < self._probe_after:
             return
         self._clean = 0

@@ -18,7 +18,7 @@ from typing_extensions import override
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
 from tap_data365.errors import MAX_RETRY_WAIT_SECONDS
-from tap_data365.ratelimit import AdaptiveLimiter
+from tap_data365.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
@@ -108,4 +108,5 @@ class TapData365(Tap):
             int(self.config.get("max_concurrency", 8)),
             max_requests_per_second=float(rate) if rate else None,
             max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
+            start=START_LIMIT,
         )
