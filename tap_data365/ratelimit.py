@@ -63,6 +63,8 @@ class AdaptiveLimiter:
         #: Until the first push-back the limit doubles after each round of clean answers.
         self._slow_start = self._limit < self.max_concurrency
         self._in_flight = 0
+        #: The most requests in flight at once so far.
+        self._peak = 0
         self._paused_until = 0.0
         self._next_start = 0.0
         # A push-back lowers the limit once per epoch: the other refusals of requests sent
@@ -108,6 +110,7 @@ class AdaptiveLimiter:
         if self._interval:
             self._next_start = max(now, self._next_start) + self._interval
         self._in_flight += 1
+        self._peak = max(self._peak, self._in_flight)
         return Slot(self._epoch, self._in_flight), None
 
     def release(
@@ -130,8 +133,11 @@ class AdaptiveLimiter:
         ceiling = max(1, slot.in_flight - 1)
         if slot.epoch == self._epoch:
             self._epoch += 1
+            # Refused at a limit above the level that held (whichever of the requests in
+            # flight the server happened to refuse): the probe failed.
+            probed = max(slot.in_flight, self._limit) > self._held
             self._limit = max(1, min(self._limit // 2, ceiling))
-            if slot.in_flight > self._held:
+            if probed:
                 # Refused beyond anything the server ever took: the probe failed, so the
                 # next one waits longer. A refusal at a level that held before (a
                 # sporadic 429) lowers the limit but does not push the next probe away.
@@ -143,7 +149,11 @@ class AdaptiveLimiter:
     def _clean_answer(self) -> None:
         self._clean += 1
         if self._slow_start:
-            if self._clean >= self._limit:
+            # Only answers given with `limit` requests in flight prove the level (a sync's
+            # first requests go out one by one).
+            if self._peak < self._limit:
+                self._clean = 0
+            elif self._clean >= self._limit:
                 self._clean = 0
                 self._held = max(self._held, self._limit)
                 self._limit = min(self.max_concurrency, self._limit * 2)

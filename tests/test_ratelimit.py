@@ -179,6 +179,10 @@ def test_a_retry_after_beyond_max_pause_does_not_hold_the_other_workers() -> Non
 
 def test_slow_start_doubles_per_clean_round_until_the_first_push_back() -> None:
     limiter = AdaptiveLimiter(8, start=2, clock=Clock())
+    for _ in range(10):  # one at a time proves nothing about two at once
+        slot = limiter.try_acquire()
+        assert slot is not None
+        limiter.release(slot, 200)
     for expected in (2, 4, 8, 8):
         assert limiter.limit == expected
         slots = [limiter.try_acquire() for _ in range(expected)]
