@@ -9,7 +9,8 @@ Each figure is a full ``search_results`` sync of the seeded 25,000-post source b
 same machine load; only ratios and counts are meant to be compared between machines.
 
 Figures (``--only`` picks some):
-  requests  search requests the tap makes / the minimum (posts // 100 + 1)
+  requests  search requests the tap makes / the minimum (posts // 100 + 1); its Count API
+            requests (sizing.py) are shown beside, and in a second ratio
   wall0     wall time, no latency: tap / pager (``--runs`` alternating runs)
   wall100   wall time, 100 ms per request: tap / pager (``--slow-runs``)
   throttled wall time behind a server that serves one request at a time (429 with
@@ -63,10 +64,10 @@ class Emulator:
             raw = response.read()
         return json.loads(raw) if raw else None
 
-    def searches(self) -> list[dict[str, Any]]:
-        """The search requests logged since the last ``clear``."""
+    def searches(self, path: str = "/api/search") -> list[dict[str, Any]]:
+        """The search (or other ``path``) requests logged since the last ``clear``."""
         log = self.control("GET", "/_emulator/requests")
-        return [entry for entry in log if entry["path"].startswith("/api/search")]
+        return [entry for entry in log if entry["path"].startswith(path)]
 
     def clear(self) -> None:
         self.control("DELETE", "/_emulator/requests")
@@ -167,14 +168,16 @@ def fig_requests(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
         out = workdir / "tap.jsonl"
         timed(tap, str(out))
         tap_requests = len(emu.searches())
+        tap_counts = len(emu.searches("/api/count"))
         emu.clear()
         timed(pager_command(emu))
         pager_requests = len(emu.searches())
     posts, distinct, states, state_bytes = posts_in(out)
     minimum = posts // 100 + 1
     return {"posts": posts, "distinct_posts": distinct, "tap_requests": tap_requests,
-            "pager_requests": pager_requests, "minimum": minimum,
-            "ratio": tap_requests / minimum, "state_messages": states,
+            "tap_count_requests": tap_counts, "pager_requests": pager_requests,
+            "minimum": minimum, "ratio": tap_requests / minimum,
+            "ratio_with_counts": (tap_requests + tap_counts) / minimum, "state_messages": states,
             "final_state_bytes": state_bytes}  # fmt: skip
 
 
@@ -227,9 +230,10 @@ def fig_faults(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
 def report(name: str, r: dict[str, Any]) -> str:
     if name == "requests":
         return (f"| search requests / minimum ({r['minimum']}) | {r['tap_requests']} "
-                f"({r['distinct_posts']} posts, {r['state_messages']} STATE messages, the last "
-                f"{r['final_state_bytes']} bytes) | "
-                f"pager {r['pager_requests']} | **{r['ratio']:.3f}x** | <= 1.02x |")  # fmt: skip
+                f"+ {r['tap_count_requests']} count requests ({r['distinct_posts']} posts, "
+                f"{r['state_messages']} STATE messages, the last {r['final_state_bytes']} "
+                f"bytes) | pager {r['pager_requests']} | **{r['ratio']:.3f}x** (with counts "
+                f"{r['ratio_with_counts']:.3f}x) | <= 1.02x |")  # fmt: skip
     if name in {"wall0", "wall100"}:
         label = "no latency" if r["latency_ms"] == 0 else f"{r['latency_ms']} ms per request"
         goal = "<= 1.25x" if r["latency_ms"] == 0 else "<= 0.25x"

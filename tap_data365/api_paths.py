@@ -8,3 +8,5 @@ TOKEN_PATH = "/api/data-sources/data365"  # noqa: S105  (a path, not a secret)
 PROVIDER_PATH = "/api/data-providers/data365"
 #: The search endpoint the posts are read from.
 SEARCH_PATH = "/api/search"
+#: The Count API: how many posts a query matches (sizing windows before reading them).
+COUNT_PATH = "/api/count"

@@ -113,7 +113,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "max_concurrency",
         th.IntegerType,
-        default=4,
+        default=8,
         title="Concurrent requests",
         description="Search requests in flight at once, over windows and pages (1-16); "
         "records still come out in date order.",

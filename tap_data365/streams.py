@@ -15,15 +15,16 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.api_paths import PROVIDER_PATH, SEARCH_PATH
+from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH
 from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
 from tap_data365.http.ratelimit import AdaptiveLimiter
 from tap_data365.search_results.boundary import MAX_SEEN
-from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint
+from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, search_hits, search_record
-from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader, chunks
+from tap_data365.search_results.sizing import Counter, WindowSizer
+from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader
 from tap_data365.settings import configured_sources
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
@@ -212,17 +213,19 @@ class SearchResultsStream(_PerSourceStream):
             sweeps.append((plan.catchup, None, True))
         if plan.main is not None:
             sweeps.append(([plan.main], None, False))
+        sizer = WindowSizer(self._counter(index), self.logger.warning)
         for windows, also, catchup in sweeps:
             reader = WindowReader(
                 fetch_page,
                 base_query=base_query,
                 page_size=int(self.config.get("page_size", 100)),
-                concurrency=int(self.config.get("max_concurrency", 4)),
+                concurrency=int(self.config.get("max_concurrency", 8)),
                 # Whole hours: the same split points (so the same queries) from run to run,
                 # which lets the server reuse what it cached for them.
                 now=now.replace(minute=0, second=0, microsecond=0),
                 describe=f"index {index}",
                 also=also,
+                sizer=sizer,
             )
             for completed in reader.read(windows):
                 # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
@@ -284,6 +287,16 @@ class SearchResultsStream(_PerSourceStream):
             return [search_record(raw, index, odd) for raw in hits]
 
         return fetch_page
+
+    def _counter(self, index: str) -> Counter:
+        def count(query: str) -> int | None:
+            body = {"query": {"query": query, "data_sources": [index]}}
+            payload = self.request_json("POST", COUNT_PATH, body, what=f"counting posts of {index}")
+            total = payload.get("total") if isinstance(payload, dict) else None
+            value = total.get("value") if isinstance(total, dict) else total
+            return value if type(value) is int and value >= 0 else None
+
+        return count
 
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,

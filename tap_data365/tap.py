@@ -15,7 +15,7 @@ from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
-from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
 from tap_data365.sdk_hooks import FencedTap
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
@@ -95,7 +95,8 @@ class TapData365(FencedTap):
         """One limiter for every request of the run, whichever stream or worker sends it."""
         rate = self.config.get("max_requests_per_second")
         return AdaptiveLimiter(
-            int(self.config.get("max_concurrency", 4)),
+            int(self.config.get("max_concurrency", 8)),
             max_requests_per_second=float(rate) if rate else None,
             max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
+            start=START_LIMIT,
         )

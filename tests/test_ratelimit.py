@@ -175,3 +175,31 @@ def test_a_retry_after_beyond_max_pause_does_not_hold_the_other_workers() -> Non
     assert slot is not None
     limiter.release(slot, 429, retry_after=3600)
     assert limiter.try_acquire() is not None
+
+
+def test_slow_start_doubles_per_clean_round_until_the_first_push_back() -> None:
+    limiter = AdaptiveLimiter(8, start=2, clock=Clock())
+    for _ in range(10):  # one at a time proves nothing about two at once
+        slot = limiter.try_acquire()
+        assert slot is not None
+        limiter.release(slot, 200)
+    for expected in (2, 4, 8, 8):
+        assert limiter.limit == expected
+        slots = [limiter.try_acquire() for _ in range(expected)]
+        assert limiter.try_acquire() is None  # no more than the limit in flight
+        for slot in slots:
+            assert slot is not None
+            limiter.release(slot, 200)
+    # A push-back ends the slow start: clean answers no longer double the limit.
+    limiter = AdaptiveLimiter(8, start=2, clock=Clock())
+    first, second = limiter.try_acquire(), limiter.try_acquire()
+    assert first is not None
+    assert second is not None
+    limiter.release(first, 429, 0.0)
+    limiter.release(second, 200)
+    assert limiter.limit == 1
+    for _ in range(FIRST_PROBE_AFTER - 1):
+        slot = limiter.try_acquire()
+        assert slot is not None
+        limiter.release(slot, 200)
+    assert limiter.limit == 1

@@ -15,6 +15,7 @@ from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import format_timestamp
 from tap_data365.search_results.boundary import MAX_SEEN
 from tap_data365.search_results.checkpoints import Plan, SourceCheckpoint
+from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.windows import Window, WindowReader, combine_query, merge_ranges
 
 UTC = dt.UTC
@@ -292,3 +293,41 @@ def test_reader_splits_full_windows_and_reads_everything_in_order(
     assert max(offset for _, offset in calls) <= 9_900
     # Splitting costs a few requests over the minimum of one per 100 posts.
     assert len(calls) < 25_000 / 100 * 1.2
+
+
+def test_counted_windows_are_read_one_at_a_time_without_probes(emulator: Emulator) -> None:
+    calls: list[tuple[str, int]] = []
+    counted: list[str] = []
+    warnings: list[str] = []
+    session = requests.Session()
+
+    def count(query: str) -> int | None:
+        counted.append(query)
+        body = {"query": {"query": query, "data_sources": ["data365_twitter_keywords"]}}
+        response = session.post(
+            f"{emulator.url}/api/count", json=body, headers={"apikey": API_KEY}, timeout=30
+        )
+        response.raise_for_status()
+        value: int = response.json()["total"]["value"]
+        return value
+
+    reader = WindowReader(
+        http_fetcher(emulator, calls),
+        base_query="*",
+        page_size=100,
+        concurrency=4,
+        now=NOW,
+        describe="test index",
+        sizer=WindowSizer(count, warnings.append),
+    )
+    completed = list(reader.read([Window(at("2024-01-01"), None)]))
+    assert len({r["id"] for c in completed for r in c.records}) == 25_000
+    assert warnings == []
+    assert all(offset < 9_900 for _, offset in calls)  # no window was probed
+    # After the first page of the whole range (the sample), the windows' pages never
+    # interleave: one window is buffered at a time, whatever the concurrency.
+    order = [query for query, _ in calls[1:]]
+    runs = [query for i, query in enumerate(order) if i == 0 or order[i - 1] != query]
+    assert len(runs) == len(set(runs)) == len(completed)
+    assert len(calls) <= 25_000 // 100 + 1 + len(completed)
+    assert len(counted) <= len(completed)

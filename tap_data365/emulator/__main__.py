@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="how content.found ranges are treated")  # fmt: skip
     p.add_argument("--doc-date-ranges", default="honour", choices=("honour", "ignore"),
                    help="how doc_date ranges are treated")  # fmt: skip
+    p.add_argument("--count-api", default="honour", choices=("honour", "absent", "wrong"),
+                   help="POST /api/count: true totals, 404, or half the total")  # fmt: skip
     p.add_argument("--search-order", default="relevance",
                    choices=("relevance", "doc_date_desc", "doc_date_asc"),
                    help="order of search results")  # fmt: skip
@@ -75,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
             found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
             odd_values=args.odd_values, max_in_flight=args.max_in_flight,
+            count_api=args.count_api,
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)

@@ -40,7 +40,12 @@ def _route(emu: Emulator, method: str, path: str, body: object) -> Reply:
         return 200, emu.engine.search(body, emu.config)
     if path == "/api/count":
         _allow(method, "POST")
-        return reply(200, {"total": {"value": emu.engine.count(body, emu.config)}})
+        if emu.config.count_api == "absent":
+            raise ApiError(404, f"not found: {path}")
+        total = emu.engine.count(body, emu.config)
+        if emu.config.count_api == "wrong":
+            total //= 2
+        return reply(200, {"total": {"value": total}})
     if path == _TOKEN:
         return _token(emu, method, body)
     if path == _PROVIDER:

@@ -34,6 +34,7 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "search_order": ("relevance", "doc_date_desc", "doc_date_asc"),
     "found_ranges": ("honour", "ignore", "match_none"),
     "doc_date_ranges": ("honour", "ignore"),
+    "count_api": ("honour", "absent", "wrong"),
 }
 
 
@@ -87,6 +88,9 @@ class EmulatorConfig:
     #: > 0: search pages starting at this offset come back half full, the pages after them
     #: whole, as when posts vanish while a result list is paged (0: off).
     unstable_page_from: int = 0
+    #: ``POST /api/count``: the true total, "absent" (404, as for sources the Count API does
+    #: not serve) or "wrong" (half the total, a count the tap must not trust).
+    count_api: str = "honour"
 
     # -- faults
     latency_ms: float = 0.0

@@ -7,9 +7,12 @@ request at a time. Here every request takes a slot from one :class:`AdaptiveLimi
 - a 429, or a 503 with ``Retry-After``, pauses *every* worker until the time the server
   asked for, and lowers the number of requests allowed in flight (halved, and never above
   what was in flight when the refused request went out, minus one);
-- clean answers raise it again by one at a time, slowly (after ``probe_after`` clean answers,
-  a number that doubles each time the server pushes back, so a limit that holds is rarely
-  probed), up to ``max_concurrency``;
+- optionally (``start``, as the tap does) a sync starts with fewer in flight and doubles them
+  after each round of clean answers until the first push-back or ``max_concurrency``: a
+  server that takes one request at a time refuses one or two, not ``max_concurrency - 1``;
+- after a push-back, clean answers raise it again by one at a time, slowly (after
+  ``probe_after`` clean answers, a number that doubles each time the server pushes back,
+  so a limit that holds is rarely probed), up to ``max_concurrency``;
 - optionally, requests start at most ``max_requests_per_second`` times a second.
 """
 
@@ -20,6 +23,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+#: Requests in flight at the start of a sync (slow start, doubled per clean round).
+START_LIMIT = 2
 #: Clean answers needed before the first step back up after a push-back.
 FIRST_PROBE_AFTER = 32
 #: Never wait for more clean answers than this before probing one more request in flight.
@@ -43,6 +48,7 @@ class AdaptiveLimiter:
         *,
         max_requests_per_second: float | None = None,
         max_pause: float = float("inf"),
+        start: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_concurrency = max(1, max_concurrency)
@@ -52,8 +58,13 @@ class AdaptiveLimiter:
         self._interval = 1.0 / max_requests_per_second if max_requests_per_second else 0.0
         self._clock = clock
         self._cond = threading.Condition()
-        self._limit = self.max_concurrency
+        self._limit = self.max_concurrency if start is None else max(1, start)
+        self._limit = min(self._limit, self.max_concurrency)
+        #: Until the first push-back the limit doubles after each round of clean answers.
+        self._slow_start = self._limit < self.max_concurrency
         self._in_flight = 0
+        #: The most requests in flight at once so far.
+        self._peak = 0
         self._paused_until = 0.0
         self._next_start = 0.0
         # A push-back lowers the limit once per epoch: the other refusals of requests sent
@@ -99,6 +110,7 @@ class AdaptiveLimiter:
         if self._interval:
             self._next_start = max(now, self._next_start) + self._interval
         self._in_flight += 1
+        self._peak = max(self._peak, self._in_flight)
         return Slot(self._epoch, self._in_flight), None
 
     def release(
@@ -115,13 +127,17 @@ class AdaptiveLimiter:
 
     def _push_back(self, slot: Slot, retry_after: float | None) -> None:
         self.throttled += 1
+        self._slow_start = False
         if retry_after and retry_after <= self._max_pause:
             self._paused_until = max(self._paused_until, self._clock() + retry_after)
         ceiling = max(1, slot.in_flight - 1)
         if slot.epoch == self._epoch:
             self._epoch += 1
+            # Refused at a limit above the level that held (whichever of the requests in
+            # flight the server happened to refuse): the probe failed.
+            probed = max(slot.in_flight, self._limit) > self._held
             self._limit = max(1, min(self._limit // 2, ceiling))
-            if slot.in_flight > self._held:
+            if probed:
                 # Refused beyond anything the server ever took: the probe failed, so the
                 # next one waits longer. A refusal at a level that held before (a
                 # sporadic 429) lowers the limit but does not push the next probe away.
@@ -132,6 +148,16 @@ class AdaptiveLimiter:
 
     def _clean_answer(self) -> None:
         self._clean += 1
+        if self._slow_start:
+            # Only answers given with `limit` requests in flight prove the level (a sync's
+            # first requests go out one by one).
+            if self._peak < self._limit:
+                self._clean = 0
+            elif self._clean >= self._limit:
+                self._clean = 0
+                self._held = max(self._held, self._limit)
+                self._limit = min(self.max_concurrency, self._limit * 2)
+            return
         if self._clean < self._probe_after:
             return
         self._clean = 0

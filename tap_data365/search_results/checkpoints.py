@@ -20,7 +20,7 @@ Bookmarks move only when a window has been read to its end, and a STATE follows 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ from tap_data365.search_results.boundary import BoundaryZone, Bounds
 from tap_data365.search_results.windows import (
     DOC_DATE,
     FOUND,
+    CompletedWindow,
     Record,
     Window,
     merge_ranges,
@@ -36,6 +37,8 @@ from tap_data365.search_results.windows import (
 )
 
 REPLICATION_KEY = DOC_DATE
+#: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).
+CHECKPOINT_POSTS = 2_000
 TASKS_SEEN = "tasks_seen"
 CATCHUP = "catchup"
 CATCHUP_FOUND_FROM = "catchup_found_from"
@@ -287,3 +290,32 @@ def _subtract(windows: list[Window], done: Window) -> list[Window]:
         if done.end < window.end:
             remaining.append(Window(done.end, window.end))
     return remaining
+
+
+def chunks(
+    completed: CompletedWindow, size: int = CHECKPOINT_POSTS
+) -> Iterator[tuple[Window, list[Record]]]:
+    """The window's posts sorted by its field, in chunks of about ``size`` cut where the value
+    changes, each with the part of the window it completes (a chunk's window ends where the
+    next chunk's first value begins; the last one ends with the window)."""
+    field = completed.window.field
+
+    def key(record: Record) -> str:
+        return record_date(record, field) or ""
+
+    ordered = sorted(completed.records, key=key)
+    start = completed.window.start
+    begin = 0
+    while begin < len(ordered):
+        stop = min(begin + size, len(ordered))
+        while stop < len(ordered) and key(ordered[stop]) == key(ordered[stop - 1]):
+            stop += 1  # posts sharing a value stay in one chunk
+        end = completed.window.end
+        if stop < len(ordered):
+            end = parse_timestamp(key(ordered[stop])) or end
+        yield Window(start, end, field), ordered[begin:stop]
+        if end is not None:
+            start = end
+        begin = stop
+    if not ordered:
+        yield completed.window, []

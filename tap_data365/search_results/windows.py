@@ -5,16 +5,17 @@ total and no order. So each request is restricted to a date window (on ``doc_dat
 ``content.found`` for the discovery sweep) inside the Lucene query; a window whose page at
 the last reachable offset is still full may hold more than the API can page through, and is
 split in two halves that are read instead. A completed window holds all its posts, so they
-can be handed out sorted by the window's field in chunks (``chunks``): a checkpoint after
-each chunk costs no request.
+can be handed out sorted by the window's field in checkpoint chunks (``checkpoints.chunks``):
+a checkpoint after each chunk costs no request.
 
 Nothing about the ranges is taken on trust: every post must lie inside the window it was
 asked for (and the fixed ``also`` range), else the server ignores the range and the read
 stops with one line rather than deliver duplicates or skip posts.
 
-Windows are independent, so several are fetched at once; completed windows come out in
-ascending date order whatever order they finished in, which keeps checkpoints simple: once
-a window is handed out, every post dated before its end has been read.
+A window is read with all its pages in flight at once (``concurrency`` requests); windows
+come out in ascending date order, which keeps checkpoints simple: once a window is handed
+out, every post dated before its end has been read. With a Count API (sizing.py) windows are
+sized before they are read, so no page is read twice and none is probed.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tap_data365.errors import Data365Error
-from tap_data365.normalize import format_timestamp, normalize_timestamp, parse_timestamp
+from tap_data365.normalize import format_timestamp, normalize_timestamp
+
+if TYPE_CHECKING:
+    from tap_data365.search_results.sizing import WindowSizer
 
 #: The API refuses a ``from`` beyond this offset.
 MAX_FROM = 9_900
@@ -35,14 +39,14 @@ MAX_FROM = 9_900
 MIN_WIDTH = dt.timedelta(milliseconds=1)
 #: Where an open-ended window is cut when it must be split and already starts after "now".
 OPEN_END_STEP = dt.timedelta(days=1)
-#: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).
-CHECKPOINT_POSTS = 2_000
 DOC_DATE = "doc_date"
 FOUND = "content.found"
 
 Record = dict[str, Any]
 #: (lucene query, from, size) -> the page's records.
 PageFetcher = Callable[[str, int, int], list[Record]]
+#: Windows to read instead of one, each with its count (None: unknown).
+Parts = list[tuple["Window", int | None]]
 
 
 @dataclass(frozen=True)
@@ -144,7 +148,13 @@ def merge_ranges(
 
 
 class WindowReader:
-    """Reads windows with ``from``/``size`` paging, splitting the ones that are too large."""
+    """Reads windows with ``from``/``size`` paging, splitting the ones that are too large.
+
+    With a ``sizer`` (sizing.py) a window whose first page is full is counted: one too
+    large is cut before more of it is read, one that fits has all its pages asked for at
+    once. Without one, or once counting is off, the page at the last reachable offset is
+    probed instead.
+    """
 
     def __init__(
         self,
@@ -156,6 +166,7 @@ class WindowReader:
         now: dt.datetime,
         describe: str,
         also: Window | None = None,
+        sizer: WindowSizer | None = None,
     ) -> None:
         self._fetch_page = fetch_page
         self._base_query = base_query
@@ -165,71 +176,142 @@ class WindowReader:
         self._describe = describe
         #: A fixed second range every query carries (the doc_date bounds of the found sweep).
         self._also = also
+        self._sizer = sizer
         #: Offset of the last page the API lets us read.
         self._last_from = (MAX_FROM // page_size) * page_size
         self._page_pool: ThreadPoolExecutor | None = None
 
     def read(self, windows: Sequence[Window]) -> Iterator[CompletedWindow]:
-        """Completed windows in ascending date order (split halves replace their parent)."""
-        pending = deque(windows)
-        in_flight: deque[tuple[Window, Future[CompletedWindow | None]]] = deque()
-        pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-window")
-        # Pages of one window are fetched in their own pool: a window waiting for its pages
-        # must never hold the threads those pages need.
+        """Completed windows in ascending date order (parts replace the window they cut).
+
+        One window at a time, its pages ``concurrency`` at once: memory holds one window's
+        posts whatever the total. (Reading the next window while one is handed out saved ~5 %
+        of the wall time at 100 ms per request, and cost 1.33x the peak memory at 250,000
+        posts instead of 1.06x.)
+        """
+        line: deque[tuple[Window, int | None]] = deque((window, None) for window in windows)
         self._page_pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-page")
         try:
-            while pending or in_flight:
-                # Bounded look-ahead: about `concurrency` windows are buffered at once.
-                while pending and len(in_flight) < self._concurrency:
-                    window = pending.popleft()
-                    in_flight.append((window, pool.submit(self.read_window, window)))
-                window, future = in_flight.popleft()
-                completed = future.result()
-                if completed is None:
-                    # The halves take the parent's place at the head of the line, ahead of
-                    # the later windows already in flight.
-                    lower, upper = window.split(self._now)
-                    in_flight.appendleft((upper, pool.submit(self.read_window, upper)))
-                    in_flight.appendleft((lower, pool.submit(self.read_window, lower)))
-                    continue
-                yield completed
+            while line:
+                outcome = self.read_window(*line.popleft())
+                if isinstance(outcome, CompletedWindow):
+                    yield outcome
+                else:
+                    line.extendleft(reversed(outcome))  # in the place of the window they cut
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool = None
 
-    def read_window(self, window: Window, attempt: int = 0) -> CompletedWindow | None:
-        """Every post of one window, or None when it holds more than the API can page."""
+    def read_window(self, window: Window, expected: int | None = None) -> CompletedWindow | Parts:
+        """Every post of one window, or the parts to read instead when it holds more than
+        the API can page. ``expected``: the window's count, when known."""
         query = combine_query(self._base_query, window, self._also)
         size = self._page_size
-        first = self._fetch_checked(window, query, 0)
-        if len(first) < size:
-            return CompletedWindow(window, _unique(first))
+        fits = self._last_from + size  # a window with fewer posts can be paged whole
+        pages: list[list[Record]] = []
+        if expected is None:
+            first = self._fetch_checked(window, query, 0)
+            if len(first) < size:
+                return CompletedWindow(window, _unique(first))
+            expected = None if self._sizer is None else self._sizer.count(query)
+            if expected is None:
+                return self._probed(window, query, first)
+            pages.append(first)
+        if expected >= fits and window.splittable and self._sizer is not None:
+            # The first page read is a sample of where the posts lie; a part still too large
+            # is halved (a sample from a server that sorts would only show one end).
+            parts = self._sizer.cut(window, expected, pages[0], self._now) if pages else None
+            return self._counted_parts(parts or list(window.split(self._now)), expected)
+        return self._counted(window, query, expected, pages)
+
+    def _counted_parts(self, parts: list[Window], total: int) -> Parts:
+        """The parts of a window, each counted but the last (the total tells it)."""
+        sizer = self._sizer
+        assert sizer is not None
+        queries = [combine_query(self._base_query, p, self._also) for p in parts[:-1]]
+        mapper = map if self._page_pool is None else self._page_pool.map
+        counts: list[int | None] = list(mapper(sizer.count, queries))
+        known = [c for c in counts if c is not None]
+        rest = total - sum(known)
+        counts.append(rest if len(known) == len(counts) and rest >= 0 else None)
+        return list(zip(parts, counts, strict=True))
+
+    def _counted(
+        self, window: Window, query: str, expected: int, pages: list[list[Record]], attempt: int = 0
+    ) -> CompletedWindow | Parts:
+        """All pages up to the one the count expects to be short, at once; then one at a
+        time while the last is still full (the count was low: it is checked, not trusted)."""
+        size = self._page_size
+        last = min(expected // size * size, self._last_from)
+        pages = [
+            *pages,
+            *self._fetch_many(query, list(range(len(pages) * size, last + size, size))),
+        ]
+        probe: list[Record] | None = None
+        if len(pages[-1]) >= size and len(pages) * size <= self._last_from:
+            # The page expected to be short is full: the count was low. Probe the last
+            # reachable page before reading on, as for a window without a count.
+            if self._sizer is not None:
+                self._sizer.verify(window, expected, len(pages) * size, at_least=True)
+            probe = self._fetch_checked(window, query, self._last_from)
+        while len(pages[-1]) >= size:
+            offset = len(pages) * size
+            if offset > self._last_from or (probe is not None and len(probe) >= size):
+                if window.splittable:
+                    return [(half, None) for half in window.split(self._now)]
+                raise self._too_large(window)
+            probed = probe is not None and offset == self._last_from
+            pages.append(probe if probed and probe else self._fetch_page(query, offset, size))
+        short = next(i for i, page in enumerate(pages) if len(page) < size)
+        if any(pages[short + 1 :]):
+            # A short page before a non-empty one: the window changed while being read.
+            self._check_attempt(attempt)
+            return self._counted(window, query, expected, [], attempt + 1)
+        for page in pages[: short + 1]:
+            self._check(window, page)
+        records = _unique([post for page in pages[: short + 1] for post in page])
+        if self._sizer is not None:
+            self._sizer.verify(window, expected, len(records))
+        return CompletedWindow(window, records)
+
+    def _probed(
+        self, window: Window, query: str, first: list[Record], attempt: int = 0
+    ) -> CompletedWindow | Parts:
+        """The window read without a count: the last reachable page first, then the rest."""
+        size = self._page_size
         # Look at the last reachable page before paging everything: if it is full the
         # window may hold more than we can reach, and reading it now would be wasted.
         last_from = self._last_from
         last = self._fetch_checked(window, query, last_from) if last_from > 0 else []
         if len(last) >= size and last_from > 0:
             if window.splittable:
-                return None
-            msg = (
-                f"more than {last_from + size} posts of {self._describe} share "
-                f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
-                "page them all"
-            )
-            raise WindowTooLargeError(msg)
+                return [(half, None) for half in window.split(self._now)]
+            raise self._too_large(window)
         pages, consistent = self._middle_pages(query, known_full=bool(last))
         if not consistent:
             # Pages disagree (a short page before a non-empty one): the window changed
             # while we read it. Reading it again is the only way to be sure of it.
-            if attempt >= 2:
-                msg = f"search results of {self._describe} kept changing while being paged"
-                raise Data365Error(msg)
-            return self.read_window(window, attempt=attempt + 1)
+            self._check_attempt(attempt)
+            first = self._fetch_checked(window, query, 0)
+            if len(first) < size:
+                return CompletedWindow(window, _unique(first))
+            return self._probed(window, query, first, attempt + 1)
         records = [*first, *(post for page in pages for post in page), *last]
         for page in pages:
             self._check(window, page)
         return CompletedWindow(window, _unique(records))
+
+    def _check_attempt(self, attempt: int) -> None:
+        if attempt >= 2:
+            msg = f"search results of {self._describe} kept changing while being paged"
+            raise Data365Error(msg)
+
+    def _too_large(self, window: Window) -> WindowTooLargeError:
+        return WindowTooLargeError(
+            f"more than {self._last_from + self._page_size} posts of {self._describe} share "
+            f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
+            "page them all"
+        )
 
     def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Record]:
         page = self._fetch_page(query, offset, self._page_size)
@@ -279,35 +361,6 @@ class WindowReader:
         return list(
             self._page_pool.map(lambda offset: self._fetch_page(query, offset, size), offsets)
         )
-
-
-def chunks(
-    completed: CompletedWindow, size: int = CHECKPOINT_POSTS
-) -> Iterator[tuple[Window, list[Record]]]:
-    """The window's posts sorted by its field, in chunks of about ``size`` cut where the value
-    changes, each with the part of the window it completes (a chunk's window ends where the
-    next chunk's first value begins; the last one ends with the window)."""
-    field = completed.window.field
-
-    def key(record: Record) -> str:
-        return record_date(record, field) or ""
-
-    ordered = sorted(completed.records, key=key)
-    start = completed.window.start
-    begin = 0
-    while begin < len(ordered):
-        stop = min(begin + size, len(ordered))
-        while stop < len(ordered) and key(ordered[stop]) == key(ordered[stop - 1]):
-            stop += 1  # posts sharing a value stay in one chunk
-        end = completed.window.end
-        if stop < len(ordered):
-            end = parse_timestamp(key(ordered[stop])) or end
-        yield Window(start, end, field), ordered[begin:stop]
-        if end is not None:
-            start = end
-        begin = stop
-    if not ordered:
-        yield completed.window, []
 
 
 def _unique(records: list[Record]) -> list[Record]:
