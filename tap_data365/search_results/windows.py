@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tap_data365.errors import Data365Error
@@ -76,11 +77,16 @@ class Window:
         value = record_date(record, self.field)
         if value is None:
             return None
-        if value < format_timestamp(self.start) or (
-            self.end is not None and value >= format_timestamp(self.end)
-        ):
+        start, end = self._bounds
+        if value < start or (end is not None and value >= end):
             return value
         return None
+
+    @cached_property
+    def _bounds(self) -> tuple[str, str | None]:
+        # Formatted once per window, not once per post it holds.
+        end = None if self.end is None else format_timestamp(self.end)
+        return format_timestamp(self.start), end
 
     def describe(self) -> str:
         end = "open end" if self.end is None else format_timestamp(self.end)
