@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 import requests
@@ -14,7 +13,6 @@ from emulator_harness import KEY, PROVIDER, ROOT, TWITTER, Client, task
 from tap_harness import when
 
 from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.emulator import server as server_mod
 from tap_data365.emulator.posts import Post
 from tap_data365.normalize import KNOWN_SOURCES
 
@@ -396,31 +394,3 @@ def test_generator_words_match_lazily_computed_words(emu):
     for source in ("twitter_keywords", "tiktok_music"):
         for post in list(emu.indexes.get(source))[:2000]:
             assert Post(post.doc, post.instant).default_words == post.default_words
-
-
-def test_max_in_flight_refuses_with_retry_after_beyond_the_limit(emu, api, monkeypatch):
-    # The first request holds its slot inside the latency until released; a second request
-    # arriving meanwhile is beyond the limit. No timing: the hold is an Event.
-
-    entered, release = threading.Event(), threading.Event()
-
-    def hold(seconds: float) -> None:
-        if not entered.is_set():
-            entered.set()
-            release.wait(30)
-
-    monkeypatch.setattr(server_mod, "sleep", hold)
-    emu.configure(max_in_flight=1, latency_ms=1, retry_after=3)
-    first: list[requests.Response] = []
-    holder = threading.Thread(target=lambda: first.append(Client(emu.url).get(PROVIDER)))
-    holder.start()
-    assert entered.wait(30)
-    refused = api.get(PROVIDER)
-    release.set()
-    holder.join(30)
-    assert refused.status_code == 429
-    assert refused.headers["Retry-After"] == "3"
-    assert first[0].status_code == 200
-    assert api.get(PROVIDER).status_code == 200  # the slot was given back
-    assert [r.status for r in emu.requests] == [429, 200, 200]
-    assert emu.gate.refused == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import threading
 from typing import Any
 
 import pytest
@@ -362,3 +363,31 @@ def test_config_validation(emu):
         EmulatorConfig(task_id_key="uuid")
     with pytest.raises(ValueError, match="loopback"):
         Emulator(host="0.0.0.0")  # the point of the test
+
+
+def test_max_in_flight_refuses_with_retry_after_beyond_the_limit(emu, api, monkeypatch):
+    # The first request holds its slot inside the latency until released; a second request
+    # arriving meanwhile is beyond the limit. No timing: the hold is an Event.
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(seconds: float) -> None:
+        if not entered.is_set():
+            entered.set()
+            release.wait(30)
+
+    monkeypatch.setattr(server_mod, "sleep", hold)
+    emu.configure(max_in_flight=1, latency_ms=1, retry_after=3)
+    first: list[requests.Response] = []
+    holder = threading.Thread(target=lambda: first.append(Client(emu.url).get(PROVIDER)))
+    holder.start()
+    assert entered.wait(30)
+    refused = api.get(PROVIDER)
+    release.set()
+    holder.join(30)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "3"
+    assert first[0].status_code == 200
+    assert api.get(PROVIDER).status_code == 200  # the slot was given back
+    assert [r.status for r in emu.requests] == [429, 200, 200]
+    assert emu.gate.refused == 1
