@@ -34,7 +34,6 @@ from tap_data365.setup.common import (
     json_option,
     make_api,
     report_invalid,
-    secrets_of,
 )
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.maintenance import cancel, remove, status
@@ -96,7 +95,6 @@ def setup(  # noqa: PLR0917
     report = SetupReport(dry_run=dry_run)
     try:
         config = load_config(configs)
-        out.secrets = secrets_of(config)
         specs = validate_tasks(config.get("tasks"))
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))

@@ -14,7 +14,7 @@ import click
 from tap_data365.errors import EXIT_INVALID, Data365Error
 from tap_data365.http import masking
 from tap_data365.setup.control_api import Data365Api
-from tap_data365.setup.settings_files import SECRET_SETTINGS, load_config
+from tap_data365.setup.settings_files import load_config
 from tap_data365.setup.specs import TaskValidationError
 
 #: Exit codes (also in docs/setup-command.md).
@@ -24,13 +24,9 @@ PROG = "tap-data365 setup"
 class Output:
     """stdout for the report, stderr for progress and errors; secrets masked in both."""
 
-    def __init__(self) -> None:
-        self.secrets: list[str] = []
-
-    def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return masking.mask(text)  # also what load_config registered
+    @staticmethod
+    def mask(text: str) -> str:
+        return masking.mask(text)  # the secrets load_config registered
 
     def out(self, text: str) -> None:
         click.echo(self.mask(text))
@@ -67,10 +63,6 @@ def report_invalid(out: Output, exc: Data365Error) -> int:
     return EXIT_INVALID
 
 
-def secrets_of(config: dict[str, Any]) -> list[str]:
-    return [str(config[k]) for k in SECRET_SETTINGS if config.get(k)]
-
-
 def make_api(config: dict[str, Any]) -> Data365Api:
     return Data365Api(
         str(config["api_url"]),
@@ -83,7 +75,5 @@ def make_api(config: dict[str, Any]) -> Data365Api:
     )
 
 
-def load(ctx: click.Context, configs: tuple[str, ...], out: Output) -> dict[str, Any]:
-    config = load_config(configs or ctx.obj.get("configs", ()))
-    out.secrets = secrets_of(config)
-    return config
+def load(ctx: click.Context, configs: tuple[str, ...]) -> dict[str, Any]:
+    return load_config(configs or ctx.obj.get("configs", ()))

@@ -40,7 +40,7 @@ def status(
     """Show every task on the server, and which declaration it belongs to."""
     out = Output()
     try:
-        config = load(ctx, configs, out)
+        config = load(ctx, configs)
         specs = validate_tasks(config.get("tasks"))
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
@@ -121,7 +121,7 @@ def cancel(
         raise click.UsageError("give exactly one of --id ID or --all")
     out = Output()
     try:
-        config = load(ctx, configs, out)
+        config = load(ctx, configs)
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
     with make_api(config) as api:
@@ -160,7 +160,7 @@ def remove(  # noqa: PLR0917
         raise click.UsageError("--id needs exactly one --source")
     out = Output()
     try:
-        config = load(ctx, configs, out)
+        config = load(ctx, configs)
         specs = validate_tasks(config.get("tasks")) if prune else []
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
