@@ -22,7 +22,7 @@ from tap_data365.http.ratelimit import AdaptiveLimiter
 from tap_data365.search_results.boundary import MAX_SEEN
 from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
-from tap_data365.search_results.hits import OddHits, search_hits, search_record
+from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
 from tap_data365.search_results.sizing import Counter, WindowSizer
 from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader
 from tap_data365.settings import configured_sources
@@ -291,10 +291,9 @@ class SearchResultsStream(_PerSourceStream):
     def _counter(self, index: str) -> Counter:
         def count(query: str) -> int | None:
             body = {"query": {"query": query, "data_sources": [index]}}
-            payload = self.request_json("POST", COUNT_PATH, body, what=f"counting posts of {index}")
-            total = payload.get("total") if isinstance(payload, dict) else None
-            value = total.get("value") if isinstance(total, dict) else total
-            return value if type(value) is int and value >= 0 else None
+            return count_total(
+                self.request_json("POST", COUNT_PATH, body, what=f"counting posts of {index}")
+            )
 
         return count
 

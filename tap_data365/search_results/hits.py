@@ -84,6 +84,17 @@ def search_hits(payload: object) -> list[dict[str, Any]]:
     return documents
 
 
+def count_total(payload: object) -> int | None:
+    """Count API body → the number of posts, None when the shape says nothing usable.
+
+    ``{"total": N}`` or Elasticsearch's ``{"total": {"value": N}}``; anything else (a missing
+    or negative total, a float, a string) is None, and the caller stops trusting counts.
+    """
+    total = payload.get("total") if isinstance(payload, Mapping) else None
+    value = total.get("value") if isinstance(total, Mapping) else total
+    return value if type(value) is int and value >= 0 else None
+
+
 def search_record(
     document: dict[str, Any], index: str, odd: OddHits | None = None
 ) -> dict[str, Any]:
