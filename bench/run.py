@@ -48,7 +48,7 @@ class Emulator:
     """The emulator in its own process, for one figure."""
 
     def __init__(self, scale: float, *flags: str) -> None:
-        command = [sys.executable, "-m", "tap_data365.emulator", "--port", "0",
+        command = [sys.executable, "-m", "data365_emulator", "--port", "0",
                    "--api-key", API_KEY, "--scale", str(scale), *flags]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None

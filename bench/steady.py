@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 API_KEY = "bench-key"
 SOURCE = "twitter_keywords"

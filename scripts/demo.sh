@@ -46,7 +46,7 @@ stop_emulator() {
 }
 trap stop_emulator EXIT
 coproc EMULATOR {
-    exec .venv/bin/python -m tap_data365.emulator --port 0 --api-key emulator-key \
+    exec .venv/bin/python -m data365_emulator --port 0 --api-key emulator-key \
         --scale "${DEMO_SCALE:-0.1}" --polls-to-finish 3 --posts-per-task 200 \
         2>.demo/emulator.log
 }

@@ -29,10 +29,11 @@ find_python() {
 _pip() { "$1/bin/python" -m pip install --quiet --disable-pip-version-check "${@:2}"; }
 
 # ensure_project_venv DIR TARGET: the project installed editable into DIR, TARGET being "."
-# (runtime) or ".[test]". Skipped when DIR already holds it for this pyproject.toml.
+# (runtime) or ".[test]", with the emulator (its own distribution, emulator/) beside it.
+# Skipped when DIR already holds them for these two pyproject.toml files.
 ensure_project_venv() {
     local venv="$1" target="$2" python stamp want
-    want="$(sha256sum pyproject.toml | cut -d' ' -f1) $target"
+    want="$(cat pyproject.toml emulator/pyproject.toml | sha256sum | cut -d' ' -f1) $target"
     stamp="$venv/.data365-installed"
     if [[ -x "$venv/bin/python" && -f "$stamp" ]] \
         && { grep -qxF "$want" "$stamp" || { [[ "$target" == "." ]] \
@@ -44,7 +45,7 @@ ensure_project_venv() {
     say "installing the project ($target) into $venv"
     [[ -x "$venv/bin/python" ]] || "$python" -m venv "$venv"
     _pip "$venv" --upgrade pip
-    _pip "$venv" -e "$target"
+    _pip "$venv" -e "$target" -e ./emulator
     echo "$want" >>"$stamp"
 }
 

@@ -17,7 +17,7 @@ from emulator_harness import Client
 from pipeline_harness import CAPTURE_WRAPPER, MeltanoProject, copy_project
 from tap_harness import clean_env
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from typing import Any
 
 from tap_harness import REPO, clean_env, run
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 #: The project files a Meltano project copy needs (the tap is installed from it, editable).
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_data365", "schemas")

@@ -14,7 +14,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.setup.command import setup
 
 # Distinctive, so a leak anywhere in the output is found by a plain substring test.

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from tap_harness import API_KEY, run_tap
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 SOURCE = "tiktok_hashtag"
 POSTS = 450

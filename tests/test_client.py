@@ -9,8 +9,8 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 from tap_harness import API_KEY
 
+from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.client import Data365Stream
-from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.tap import TapData365
 
 

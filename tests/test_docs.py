@@ -16,7 +16,7 @@ import pytest
 import yaml
 from tap_harness import REPO, run
 
-from tap_data365.emulator.__main__ import _parser as emulator_parser
+from data365_emulator.__main__ import _parser as emulator_parser
 from tap_data365.normalize import KNOWN_SOURCES
 from tap_data365.setup.specs import validate_tasks
 

@@ -12,8 +12,8 @@ import requests
 from emulator_harness import KEY, PROVIDER, ROOT, TWITTER, Client, task
 from tap_harness import when
 
-from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.emulator.posts import Post
+from data365_emulator import Emulator, EmulatorConfig
+from data365_emulator.posts import Post
 from tap_data365.normalize import KNOWN_SOURCES
 
 # ---------------------------------------------------------------------------- auth
@@ -351,7 +351,7 @@ def test_control_endpoints_over_http(emu, api):
 
 def _start_cli(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tap_data365.emulator", "--port", "0", *args],
+        [sys.executable, "-m", "data365_emulator", "--port", "0", *args],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from tap_harness import when
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 KEY = "found-key"
 SOURCE = "linkedin_company"

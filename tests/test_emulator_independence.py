@@ -1,4 +1,8 @@
-"""The emulator stands for the real API: it must not share code with the tap it tests."""
+"""The emulator stands for the real API: it must not share code with the tap it tests.
+
+It is its own distribution (emulator/, package ``data365_emulator``): no emulator module
+imports the tap, running it loads no tap module, and no tap module imports the emulator.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tap_data365.emulator.instants import instant_us
+import data365_emulator
+from data365_emulator.instants import instant_us
 
-EMULATOR_DIR = Path(__file__).resolve().parent.parent / "tap_data365" / "emulator"
+REPO = Path(__file__).resolve().parent.parent
+EMULATOR_DIR = REPO / "emulator" / "data365_emulator"
+TAP_DIR = REPO / "tap_data365"
 
 
 def _imported_modules(path: Path) -> set[str]:
@@ -26,14 +33,28 @@ def _imported_modules(path: Path) -> set[str]:
     return names
 
 
-def test_no_emulator_module_imports_the_tap() -> None:
-    offenders = {
-        f"{path.name}: {name}"
-        for path in sorted(EMULATOR_DIR.glob("*.py"))
+def _offenders(folder: Path, banned: str) -> set[str]:
+    return {
+        f"{path.relative_to(folder)}: {name}"
+        for path in sorted(folder.rglob("*.py"))
         for name in _imported_modules(path)
-        if name.startswith("tap_data365") and not name.startswith("tap_data365.emulator")
+        if name == banned or name.startswith(banned + ".")
     }
-    assert not offenders
+
+
+def test_the_emulator_tested_is_the_one_in_this_repository() -> None:
+    # An installed copy elsewhere would make every check below look at the wrong code.
+    assert Path(data365_emulator.__file__).resolve().parent == EMULATOR_DIR
+    assert len(list(EMULATOR_DIR.glob("*.py"))) > 10
+
+
+def test_no_emulator_module_imports_the_tap() -> None:
+    assert not _offenders(EMULATOR_DIR, "tap_data365")
+
+
+def test_no_tap_module_imports_the_emulator() -> None:
+    assert len(list(TAP_DIR.rglob("*.py"))) > 10
+    assert not _offenders(TAP_DIR, "data365_emulator")
 
 
 def test_running_the_emulator_loads_no_tap_module() -> None:
@@ -41,28 +62,29 @@ def test_running_the_emulator_loads_no_tap_module() -> None:
     # (a lazy import inside a function would escape the static check above).
     script = (
         "import importlib, json, pkgutil, sys\n"
-        "import tap_data365.emulator as emulator\n"
+        "import data365_emulator as emulator\n"
         "for info in pkgutil.iter_modules(emulator.__path__):\n"
-        "    importlib.import_module('tap_data365.emulator.' + info.name)\n"
+        "    importlib.import_module('data365_emulator.' + info.name)\n"
         "import urllib.request\n"
-        "from tap_data365.emulator import Emulator, EmulatorConfig\n"
-        "with Emulator(EmulatorConfig(api_key='k')) as emu:\n"
+        "from data365_emulator import Emulator, EmulatorConfig\n"
+        "with Emulator(EmulatorConfig(api_key='k', live_rate=50.0)) as emu:\n"
         "    body = json.dumps({'query': {'from': 0, 'size': 5, 'query': '*',\n"
         "                                 'data_sources': ['data365_twitter_keywords']}})\n"
         "    request = urllib.request.Request(emu.url + '/api/search', body.encode(),\n"
         "        {'apikey': 'k', 'Content-Type': 'application/json'}, method='POST')\n"
         "    assert len(json.load(urllib.request.urlopen(request, timeout=30))) > 0\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('tap_data365'))))\n"
+        "    request = urllib.request.Request(emu.url + '/_emulator/arrivals',\n"
+        "        json.dumps({'count': 3}).encode(), method='POST')\n"
+        "    assert json.load(urllib.request.urlopen(request, timeout=30))['added'] == 3\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
-    tap_modules = [
-        m for m in loaded if m != "tap_data365" and not m.startswith("tap_data365.emulator")
-    ]
-    assert tap_modules == []
-    assert "tap_data365.emulator.instants" in loaded
+    assert [m for m in loaded if m == "tap_data365" or m.startswith("tap_data365.")] == []
+    assert "data365_emulator.instants" in loaded
+    assert "data365_emulator.live" in loaded
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ import requests
 from emulator_harness import PROVIDER, TWITTER, Client
 from tap_harness import when
 
-from tap_data365.emulator import Emulator, EmulatorConfig, lucene
-from tap_data365.emulator import server as server_mod
-from tap_data365.emulator.posts import words
+from data365_emulator import Emulator, EmulatorConfig, lucene
+from data365_emulator import server as server_mod
+from data365_emulator.posts import words
 from tap_data365.normalize import KNOWN_SOURCES
 
 # ---------------------------------------------------------------------------- search limits

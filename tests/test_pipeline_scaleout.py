@@ -33,7 +33,7 @@ from pipeline_harness import (
 )
 from tap_harness import clean_env
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 pytestmark = pytest.mark.pipeline
 

@@ -33,7 +33,7 @@ from pipeline_harness import (
     total_posts,
 )
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 pytestmark = pytest.mark.pipeline
 

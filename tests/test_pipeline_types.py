@@ -21,7 +21,7 @@ import pytest
 from pipeline_harness import STREAMS, Emitted, MeltanoProject, meltano_run, pipeline_emulator
 from warehouses import duckdb_columns, duckdb_query, postgres_columns, postgres_query
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 pytestmark = pytest.mark.pipeline
 

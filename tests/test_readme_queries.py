@@ -21,7 +21,7 @@ from pipeline_harness import Emitted, MeltanoProject, meltano_run, pipeline_emul
 from tap_harness import REPO
 from warehouses import duckdb_query, postgres_query
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 pytestmark = pytest.mark.pipeline
 

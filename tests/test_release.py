@@ -10,17 +10,21 @@ from pathlib import Path
 import yaml
 from tap_harness import REPO, run
 
+import data365_emulator
 import tap_data365
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 URL = PYPROJECT["project"]["urls"]["Repository"]
 VERSION = tap_data365.__version__
 TAG_PIP_URL = f"git+{URL}.git@v{VERSION}"
+EMULATOR_PYPROJECT = tomllib.loads((REPO / "emulator" / "pyproject.toml").read_text())
 DOCS = [
     "README.md",
     "CHANGELOG.md",
     "meltano.yml",
     "hub/extractors/tap-data365/datastreamer-io.yml",
+    "emulator/README.md",
+    "emulator/pyproject.toml",
 ]
 
 
@@ -29,6 +33,18 @@ def test_the_version_is_written_once() -> None:
     assert PYPROJECT["tool"]["hatch"]["version"]["path"] == "tap_data365/__init__.py"
     about = run([Path(sys.executable).with_name("tap-data365"), "--about", "--format=json"])
     assert f'"version": "{VERSION}"' in about.stdout
+
+
+def test_the_emulator_is_released_with_the_tap() -> None:
+    # Its own distribution, built from emulator/ alone, so it cannot read the tap's file: it
+    # carries the same version, and this test keeps the two in step.
+    assert EMULATOR_PYPROJECT["project"]["name"] == "data365-emulator"
+    assert EMULATOR_PYPROJECT["project"]["dynamic"] == ["version"]
+    assert EMULATOR_PYPROJECT["tool"]["hatch"]["version"]["path"] == "data365_emulator/__init__.py"
+    assert data365_emulator.__version__ == VERSION
+    assert EMULATOR_PYPROJECT["project"]["urls"]["Repository"] == URL
+    emulator = Path(sys.executable).with_name("data365-emulator")
+    assert run([emulator, "--version"]).stdout.strip() == f"data365-emulator {VERSION}"
 
 
 def test_changelog_describes_this_release() -> None:
@@ -50,6 +66,8 @@ def test_install_lines_and_plugin_definitions_install_this_release() -> None:
     readme = (REPO / "README.md").read_text()
     for tool in ("pip install", "pipx install", "uv tool install"):
         assert f"{tool} {TAG_PIP_URL}" in readme, tool
+    assert f'pip install "{TAG_PIP_URL}#subdirectory=emulator"' in readme
+    assert "pip install ./emulator" in readme
     extractors = yaml.safe_load((REPO / "meltano.yml").read_text())["plugins"]["extractors"]
     (tap,) = [p for p in extractors if p["name"] == "tap-data365"]
     assert tap["pip_url"] == TAG_PIP_URL

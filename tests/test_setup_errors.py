@@ -18,7 +18,7 @@ from setup_harness import (
     server_tasks,
 )
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
 from tap_data365.setup.specs import validate_tasks

@@ -16,7 +16,7 @@ from setup_harness import (
     writes,
 )
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 from tap_data365.normalize import task_id
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.

@@ -26,7 +26,7 @@ from setup_harness import (
 )
 from tap_harness import clean_env
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from setup_harness import (
     run_setup,
 )
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
 pytestmark = pytest.mark.usefixtures("no_developer_env")

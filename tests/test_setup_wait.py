@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from setup_harness import API_KEY, TASKS, emulator_fixture
 
-from tap_data365.emulator import Emulator
+from data365_emulator import Emulator
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import PlannedTask, apply_plan, make_plan, wait_for
 from tap_data365.setup.specs import validate_tasks

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tap_harness import API_KEY, TAP, SyncResult, clean_env, parse_messages, run_tap, write_json
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 BIG = "twitter_keywords"
 BIG_INDEX = "data365_twitter_keywords"

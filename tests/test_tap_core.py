@@ -7,7 +7,7 @@ import atexit
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_harness import API_KEY
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.tap import TapData365
 
 # The SDK builds the test class (and syncs) at collection time, so the emulator must be up

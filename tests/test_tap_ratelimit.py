@@ -10,7 +10,7 @@ from typing import Any
 
 from tap_harness import API_KEY, run_tap
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 SOURCE = "twitter_keywords"
 POSTS = 12_000

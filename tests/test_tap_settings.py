@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tap_harness import API_KEY, clean_env, run_tap
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import KNOWN_SOURCES
 
 

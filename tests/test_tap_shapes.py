@@ -10,7 +10,7 @@ import pytest
 import requests
 from tap_harness import API_KEY, run_tap
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 CONNECTED = ["tiktok_hashtag", "twitter_profile", "linkedin_company"]
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from tap_harness import API_KEY, SyncResult, run_tap
 
-from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.emulator.requestlog import LoggedRequest
+from data365_emulator import Emulator, EmulatorConfig
+from data365_emulator.requestlog import LoggedRequest
 
 SOURCE = "twitter_keywords"
 POSTS = 25_000

@@ -1,10 +1,11 @@
 """Typed posts: values in odd shapes fit the schema, nothing is lost, flattening gives columns.
 
-The emulator's ``odd_values`` switch sends every 7th post in an odd shape (emulator/variants.py):
-counts as text, other date spellings, lists as one string, unreadable values, a block that is
-not an object, undeclared fields. Every record must validate against the schema the tap
-announces (SDK targets validate), and every value the API sent must be in the record: in its
-typed field (exactly, or converted exactly) or, as sent, in ``extra_fields`` of its level.
+The emulator's ``odd_values`` switch sends every 7th post in an odd shape
+(data365_emulator/variants.py): counts as text, other date spellings, lists as one string,
+unreadable values, a block that is not an object, undeclared fields. Every record must validate
+against the schema the tap announces (SDK targets validate), and every value the API sent must be
+in the record: in its typed field (exactly, or converted exactly) or, as sent, in ``extra_fields``
+of its level.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import jsonschema
 import pytest
 from tap_harness import API_KEY, TAP, clean_env, write_json
 
-from tap_data365.emulator import Emulator, EmulatorConfig
-from tap_data365.emulator.variants import VARIANTS
+from data365_emulator import Emulator, EmulatorConfig
+from data365_emulator.variants import VARIANTS
 from tap_data365.normalize import parse_timestamp
 
 SOURCES = {"twitter_keywords": 240, "tiktok_hashtag": 90, "instagram_profile": 60,
@@ -122,7 +123,7 @@ def test_odd_values_validate_and_nothing_is_lost(emulator: Emulator, tmp_path: P
     assert not lost, lost[:10]
 
 
-#: How each variant of emulator/variants.py shows in the document the emulator sent.
+#: How each variant of data365_emulator/variants.py shows in the document the emulator sent.
 SHAPES = {
     "counts_as_text": lambda d: (
         isinstance(d["content"].get("likes_count"), str) and d["content"]["likes_count"] != "1.2K"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tap_harness import API_KEY, run_tap, when
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 
 SOURCE = "tiktok_hashtag"
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from tap_harness import API_KEY
 
-from tap_data365.emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.normalize import format_timestamp
 from tap_data365.search_results.boundary import MAX_SEEN
 from tap_data365.search_results.checkpoints import Plan, SourceCheckpoint

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.emulator.sources import SOURCES
+from data365_emulator.sources import SOURCES
 
 #: Post counts of the seeded search indexes (short source name → posts) at scale 1.
 DEFAULT_SEED_POSTS: dict[str, int] = {

@@ -6,10 +6,10 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.emulator.posts import Index
-from tap_data365.emulator.seed import seeded_posts, task_posts
-from tap_data365.emulator.sources import INDEX_PREFIX, SOURCES
-from tap_data365.emulator.variants import with_odd_values
+from data365_emulator.posts import Index
+from data365_emulator.seed import seeded_posts, task_posts
+from data365_emulator.sources import INDEX_PREFIX, SOURCES
+from data365_emulator.variants import with_odd_values
 
 
 class Indexes:

@@ -8,16 +8,16 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from tap_data365.emulator.config import EmulatorConfig
-from tap_data365.emulator.faults import FaultInjector
-from tap_data365.emulator.inflight import InFlightGate
-from tap_data365.emulator.requestlog import LoggedRequest, RequestLog
-from tap_data365.emulator.search import SearchEngine
-from tap_data365.emulator.seed import iso_now, seed_task_id
-from tap_data365.emulator.server import EmulatorServer
-from tap_data365.emulator.sources import SOURCES
-from tap_data365.emulator.store import Indexes
-from tap_data365.emulator.tasks import Task, TaskBook
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.faults import FaultInjector
+from data365_emulator.inflight import InFlightGate
+from data365_emulator.requestlog import LoggedRequest, RequestLog
+from data365_emulator.search import SearchEngine
+from data365_emulator.seed import iso_now, seed_task_id
+from data365_emulator.server import EmulatorServer
+from data365_emulator.sources import SOURCES
+from data365_emulator.store import Indexes
+from data365_emulator.tasks import Task, TaskBook
 
 #: Sample task values per source, from the seed page's table.
 SAMPLE_VALUES = {

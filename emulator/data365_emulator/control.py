@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from tap_data365.emulator.api import Reply, reply
+from data365_emulator.api import Reply, reply
 
 if TYPE_CHECKING:
-    from tap_data365.emulator.app import Emulator
+    from data365_emulator.app import Emulator
 
 
 def handle(emu: Emulator, method: str, path: str, raw: bytes) -> Reply:

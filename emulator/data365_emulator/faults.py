@@ -11,7 +11,7 @@ import random
 import threading
 from collections import deque
 
-from tap_data365.emulator.config import EmulatorConfig
+from data365_emulator.config import EmulatorConfig
 
 
 class FaultInjector:

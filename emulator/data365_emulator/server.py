@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tap_data365.emulator import api, control
-from tap_data365.emulator.requestlog import LoggedRequest, redact
+from data365_emulator import api, control
+from data365_emulator.requestlog import LoggedRequest, redact
 
 if TYPE_CHECKING:
-    from tap_data365.emulator.app import Emulator
+    from data365_emulator.app import Emulator
 
 CONTROL_PREFIX = "/_emulator"
 #: The latency hook; a module attribute so tests can observe it without timing anything.

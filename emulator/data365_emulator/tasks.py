@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tap_data365.emulator.config import EmulatorConfig
-from tap_data365.emulator.errors import ApiError
-from tap_data365.emulator.seed import iso_now, stable_uuid
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.errors import ApiError
+from data365_emulator.seed import iso_now, stable_uuid
 
 DONE = ("complete", "finished")
 STATUSES = ("created", "running", "complete", "finished", "canceled", "failed", "fail")

@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from tap_data365.emulator.instants import instant_us
+from data365_emulator.instants import instant_us
 
 _WORDS = re.compile(r"[^\W_]+")
 #: Fields a bare (field-less) term or phrase is matched against.

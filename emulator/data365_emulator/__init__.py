@@ -8,7 +8,7 @@ Python::
     with Emulator(EmulatorConfig(api_key="test-key")) as emu:
         emu.url; emu.requests; emu.configure(fail_next=["429"]); emu.finish_running_tasks()
 
-Command line: ``python -m tap_data365.emulator --port 8765`` (``--help`` lists the flags);
+Command line: ``python -m data365_emulator --port 8765`` (``--help`` lists the flags);
 prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0 on SIGTERM/SIGINT.
 
 Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
@@ -35,8 +35,11 @@ Choices where the API is silent (each documented where it is implemented):
   changing ``seed_posts``/``scale``/``empty`` at runtime does not rebuild it.
 """
 
-from tap_data365.emulator.app import Emulator
-from tap_data365.emulator.config import EmulatorConfig
-from tap_data365.emulator.requestlog import LoggedRequest
+from data365_emulator.app import Emulator
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.requestlog import LoggedRequest
 
-__all__ = ["Emulator", "EmulatorConfig", "LoggedRequest"]
+#: Released with the tap under the same tag; tests/test_release.py checks the two agree.
+__version__ = "0.2.0"
+
+__all__ = ["Emulator", "EmulatorConfig", "LoggedRequest", "__version__"]

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tap_data365.emulator.posts import Post
+from data365_emulator.posts import Post
 
 EVERY = 7
 

@@ -12,9 +12,9 @@ import fnmatch
 import re
 from collections.abc import Callable, Sequence
 
-from tap_data365.emulator import lucene
-from tap_data365.emulator.instants import instant_us
-from tap_data365.emulator.posts import DATE_FIELDS, DEFAULT_FIELDS, Post, words
+from data365_emulator import lucene
+from data365_emulator.instants import instant_us
+from data365_emulator.posts import DATE_FIELDS, DEFAULT_FIELDS, Post, words
 
 Predicate = Callable[[Post], bool]
 #: Fields whose order is the index order: a range on them is a bisect.

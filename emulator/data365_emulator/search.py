@@ -14,11 +14,11 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.emulator import lucene, matching
-from tap_data365.emulator.config import EmulatorConfig
-from tap_data365.emulator.errors import ApiError
-from tap_data365.emulator.posts import DATE_FIELDS, Post
-from tap_data365.emulator.store import Indexes
+from data365_emulator import lucene, matching
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.errors import ApiError
+from data365_emulator.posts import DATE_FIELDS, Post
+from data365_emulator.store import Indexes
 
 MAX_SIZE = 100
 MAX_FROM = 9_900

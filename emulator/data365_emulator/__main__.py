@@ -1,4 +1,4 @@
-"""``python -m tap_data365.emulator`` / ``data365-emulator``: serve until SIGTERM or SIGINT."""
+"""``python -m data365_emulator`` / ``data365-emulator``: serve until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from tap_data365.emulator.app import Emulator, check_loopback
-from tap_data365.emulator.config import EmulatorConfig
+from data365_emulator import __version__
+from data365_emulator.app import Emulator, check_loopback
+from data365_emulator.config import EmulatorConfig
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"),
                    help="the key task objects carry their id under")  # fmt: skip
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument("--version", action="version", version=f"data365-emulator {__version__}",
+                   help="print the version and exit")  # fmt: skip
     p.add_argument("--odd-values", action="store_true",
                    help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip
     return p

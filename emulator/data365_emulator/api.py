@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from tap_data365.emulator import tasks as task_mod
-from tap_data365.emulator.errors import ApiError
+from data365_emulator import tasks as task_mod
+from data365_emulator.errors import ApiError
 
 if TYPE_CHECKING:
-    from tap_data365.emulator.app import Emulator
+    from data365_emulator.app import Emulator
 
 Reply = tuple[int, bytes]
 _encode = msgspec.json.Encoder().encode
