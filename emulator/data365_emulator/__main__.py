@@ -11,6 +11,7 @@ from types import FrameType
 
 from data365_emulator import __version__
 from data365_emulator.app import Emulator, check_loopback
+from data365_emulator.arrivals import parse_rate, parse_shares
 from data365_emulator.config import EmulatorConfig
 
 
@@ -58,6 +59,22 @@ def _parser() -> argparse.ArgumentParser:
                    help="search answers carry the total number of hits")  # fmt: skip
     p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"),
                    help="the key task objects carry their id under")  # fmt: skip
+    p.add_argument(
+        "--live-rate",
+        default="0",
+        help="posts found per second while running: N, N/s, N/min or N/h (0: off)",
+    )
+    p.add_argument(
+        "--live-shares",
+        default="fresh=40,late=25,very_late=5",
+        help="relative weights of arrivals dated in the last hour (fresh), 2-7 days"
+        " back (late) and 200-300 days back (very_late)",
+    )
+    p.add_argument(
+        "--live-sources",
+        default="twitter_keywords",
+        help="comma list of the sources live arrivals go to, in turn",
+    )
     p.add_argument("--verbose", action="store_true", help="log each request to stderr")
     p.add_argument("--version", action="version", version=f"data365-emulator {__version__}",
                    help="print the version and exit")  # fmt: skip
@@ -80,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
             found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
             odd_values=args.odd_values, max_in_flight=args.max_in_flight,
-            count_api=args.count_api,
+            count_api=args.count_api, live_rate=parse_rate(args.live_rate),
+            live_shares=parse_shares(args.live_shares),
+            live_sources=tuple(s for s in args.live_sources.split(",") if s),
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)

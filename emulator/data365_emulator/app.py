@@ -5,12 +5,16 @@ from __future__ import annotations
 import calendar
 import ipaddress
 import threading
+import time
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from data365_emulator.arrivals import parse_shares
 from data365_emulator.config import EmulatorConfig
 from data365_emulator.faults import FaultInjector
 from data365_emulator.inflight import InFlightGate
+from data365_emulator.live import LiveFeed
 from data365_emulator.requestlog import LoggedRequest, RequestLog
 from data365_emulator.search import SearchEngine
 from data365_emulator.seed import iso_now, seed_task_id
@@ -31,6 +35,8 @@ SAMPLE_VALUES = {
     "tiktok_profile": "sssorn_chonnasorn", "twitter_keywords": "covid-19",
     "twitter_profile": "cp24",
 }  # fmt: skip
+#: How often the live feed adds what is due when no request asks (requests catch up first).
+TICK_SECONDS = 0.5
 
 
 def check_loopback(host: str) -> None:
@@ -50,8 +56,14 @@ class Emulator:
     """A local Datastreamer API on 127.0.0.1; use as a context manager."""
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``clock`` (seconds since the epoch) times live arrivals; tests pass their own."""
         check_loopback(host)
         cfg = config or EmulatorConfig()
         self._config = cfg
@@ -64,8 +76,11 @@ class Emulator:
         self.faults = FaultInjector(cfg.seed, cfg.fail_next)
         self.gate = InFlightGate()
         self.log = RequestLog()
+        self.live = LiveFeed(self.indexes, cfg.seed, clock)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
+        self._stopping = threading.Event()
         if cfg.seed_tasks:
             self._seed_tasks()
 
@@ -81,12 +96,20 @@ class Emulator:
                 daemon=True,
             )
             self._thread.start()
+            self.live.start(self._config)
+            self._stopping.clear()
+            self._ticker = threading.Thread(target=self._tick, name="data365-live", daemon=True)
+            self._ticker.start()
         return self
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self.live.stop()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -124,6 +147,7 @@ class Emulator:
             new = self._config.replace(changes)
             if "fail_next" in changes:
                 self.faults.set_next(new.fail_next)
+            self.live.retune(self._config, new)
             self._config = new  # one attribute swap: requests see old or new, never a mix
         return new
 
@@ -174,6 +198,26 @@ class Emulator:
             msg = f"unknown source: {source}"
             raise ValueError(msg)
         return self.indexes.add_untasked_posts(source, count, from_date, to_date, iso_now())
+
+    def add_arrivals(
+        self, count: int, source: str | None = None, shares: Mapping[str, float] | None = None
+    ) -> dict[str, Any]:
+        """A burst of ``count`` posts found now (fresh / late / very late by ``shares``,
+        default ``live_shares``) in ``source`` (default: the first of ``live_sources``)."""
+        cfg = self._config
+        source = source or cfg.live_sources[0]
+        if source not in SOURCES:
+            msg = f"unknown source: {source}"
+            raise ValueError(msg)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            msg = f"count must be a whole number >= 0; got {count!r}"
+            raise ValueError(msg)
+        mix = cfg.live_shares if shares is None else parse_shares(shares)
+        return self.live.burst(cfg, source, count, mix)
+
+    def _tick(self) -> None:
+        while not self._stopping.wait(TICK_SECONDS):
+            self.live.catch_up(self._config)
 
     def _on_finish(self, task: Task, run: int, found: str) -> None:
         # The first run collects the range; a re-run (repeating task) finds a few new posts.

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from data365_emulator.arrivals import DEFAULT_SHARES, parse_rate, parse_shares
 from data365_emulator.sources import SOURCES
 
 #: Post counts of the seeded search indexes (short source name → posts) at scale 1.
@@ -92,6 +93,17 @@ class EmulatorConfig:
     #: not serve) or "wrong" (half the total, a count the tap must not trust).
     count_api: str = "honour"
 
+    # -- live arrivals (arrivals.py, live.py): posts found while the emulator runs
+    #: Posts per second (0: off). "N/s", "N/min" and "N/h" are read as posts per second.
+    live_rate: float = 0.0
+    #: Relative weights of fresh (dated in the last hour), late (2-7 days back) and very
+    #: late (200-300 days back) arrivals, live and in bursts.
+    live_shares: Mapping[str, float] = dataclasses.field(
+        default_factory=lambda: dict(DEFAULT_SHARES)
+    )
+    #: The sources live arrivals go to, in turn (a comma list is accepted too).
+    live_sources: tuple[str, ...] = ("twitter_keywords",)
+
     # -- faults
     latency_ms: float = 0.0
     fault_rate: float = 0.0
@@ -103,6 +115,7 @@ class EmulatorConfig:
     max_in_flight: int = 0
 
     def __post_init__(self) -> None:
+        self._read_live()
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 msg = f"{name} must be one of {allowed}, got {getattr(self, name)!r}"
@@ -128,6 +141,22 @@ class EmulatorConfig:
         if self.latency_ms < 0 or self.retry_after < 0:
             msg = "latency_ms and retry_after must be >= 0"
             raise ValueError(msg)
+
+    def _read_live(self) -> None:
+        # The spellings the command line and the control API accept become one form here.
+        object.__setattr__(self, "live_rate", parse_rate(self.live_rate))
+        object.__setattr__(self, "live_shares", parse_shares(self.live_shares))
+        sources: object = self.live_sources
+        if isinstance(sources, str):
+            sources = tuple(s.strip() for s in sources.split(",") if s.strip())
+        if not isinstance(sources, tuple) or not sources:
+            msg = f"live_sources must name at least one source; got {sources!r}"
+            raise ValueError(msg)
+        unknown = [s for s in sources if s not in SOURCES]
+        if unknown:
+            msg = f"live_sources: unknown sources {', '.join(map(str, unknown))}"
+            raise ValueError(msg)
+        object.__setattr__(self, "live_sources", sources)
 
     def seed_counts(self) -> dict[str, int]:
         """Posts to seed per source, after ``empty`` and ``scale``."""

@@ -45,21 +45,40 @@ def _route(emu: Emulator, method: str, route: str, body: Any) -> Reply:
     if (method, route) == ("POST", "finish-running-tasks"):
         return reply(200, {"finished": emu.finish_running_tasks()})
     if (method, route) == ("POST", "tasks"):
-        task_id = emu.add_task(
-            body["source"],
-            body["value"],
-            body["from_date"],
-            body["to_date"],
-            status=body.get("status", "created"),
-            update_interval=body.get("update_interval"),
-            parameters=body.get("parameters"),
-        )
-        return reply(200, {"id": task_id})
+        return reply(200, {"id": _add_task(emu, body)})
     if (method, route) == ("POST", "posts"):
         added = emu.add_posts(body["source"], int(body["count"]), body["from_date"],
                               body["to_date"])  # fmt: skip
         return reply(200, {"added": added})
+    if route == "arrivals" and method in ("GET", "POST"):
+        return reply(200, _arrivals(emu, method, body))
     if method == "GET" and route.startswith("post-count/"):
         source = route.removeprefix("post-count/")
         return reply(200, {"source": source, "count": emu.post_count(source)})
     return reply(404, {"message": f"no control endpoint {method} /_emulator/{route}"})
+
+
+def _add_task(emu: Emulator, body: Any) -> str:
+    return emu.add_task(
+        body["source"],
+        body["value"],
+        body["from_date"],
+        body["to_date"],
+        status=body.get("status", "created"),
+        update_interval=body.get("update_interval"),
+        parameters=body.get("parameters"),
+    )
+
+
+def _arrivals(emu: Emulator, method: str, body: Any) -> dict[str, Any]:
+    """GET: the live feed so far; POST ``{"count", "source"?, "shares"?}``: a burst."""
+    if method == "GET":
+        return emu.live.status(emu.config)
+    if not isinstance(body, dict) or "count" not in body:
+        msg = 'arrivals: body must be {"count": N, "source"?: ..., "shares"?: {...}}'
+        raise ValueError(msg)
+    unknown = sorted(set(body) - {"count", "source", "shares"})
+    if unknown:
+        msg = f"arrivals: unknown fields {', '.join(unknown)}"
+        raise ValueError(msg)
+    return emu.add_arrivals(body["count"], body.get("source"), body.get("shares"))

@@ -83,6 +83,7 @@ class Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = split.path
         raw = self._read_body()
+        emu.live.catch_up(emu.config)  # what was found before this request is searchable
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
             status, payload = control.handle(emu, method, path, raw)
             self._send(status, payload)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from data365_emulator.posts import Index
+from data365_emulator.posts import Index, Post
 from data365_emulator.seed import seeded_posts, task_posts
 from data365_emulator.sources import INDEX_PREFIX, SOURCES
 from data365_emulator.variants import with_odd_values
@@ -66,20 +66,30 @@ class Indexes:
         self, source: str, task: dict[str, Any], run: int, count: int, found: str
     ) -> int:
         """Make a finished task's posts searchable; returns how many were added."""
+
+        def build(first_seq: int) -> list[Post]:
+            return task_posts(
+                self.seed, source, task, run=run, first_seq=first_seq, count=count, found=found
+            )
+
+        return len(self.add_generated(source, count, build))
+
+    def add_generated(
+        self, source: str, count: int, build: Callable[[int], list[Post]]
+    ) -> list[Post]:
+        """Number ``count`` new posts from the index's next sequence number, build them with
+        ``build(first_seq)`` and make them searchable."""
         if count <= 0:
-            return 0
+            return []
         index = self.get(source)
         with index.lock:
             first_seq = index.next_seq
             index.next_seq += count
-        index.add(
-            task_posts(
-                self.seed, source, task, run=run, first_seq=first_seq, count=count, found=found
-            )
-        )
+        posts = build(first_seq)
+        index.add(posts)
         with self._lock:
             self.version += 1
-        return count
+        return posts
 
     def add_untasked_posts(
         self, source: str, count: int, from_date: str, to_date: str, found: str
