@@ -120,8 +120,12 @@ def test_the_installed_emulator_serves_without_the_tap(emulator_dist: Path, tmp_
     run([sys.executable, "-m", "venv", venv])
     run([venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel], timeout=900)
     python = venv / "bin" / "python"
-    assert run([python, "-c", "import tap_data365"], check=False).returncode != 0
-    assert "--live-rate" in run([python, "-m", "data365_emulator", "--help"]).stdout
+    # Run from outside the checkout, where neither package could be picked up by accident.
+    assert run([python, "-c", "import tap_data365"], cwd=tmp_path, check=False).returncode != 0
+    where = run([python, "-c", "import data365_emulator as e; print(e.__file__)"], cwd=tmp_path)
+    assert Path(where.stdout.strip()).is_relative_to(venv)
+    help_text = run([python, "-m", "data365_emulator", "--help"], cwd=tmp_path).stdout
+    assert "--live-rate" in help_text
     process = subprocess.Popen(
         [venv / "bin" / "data365-emulator", "--port", "0", "--scale", "0.01"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -8,7 +8,7 @@ Python::
     with Emulator(EmulatorConfig(api_key="test-key")) as emu:
         emu.url; emu.requests; emu.configure(fail_next=["429"]); emu.finish_running_tasks()
 
-Command line: ``python -m data365_emulator --port 8765`` (``--help`` lists the flags);
+Command line: ``data365-emulator --port 8765`` or ``python -m data365_emulator`` (``--help`` lists the flags);
 prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0 on SIGTERM/SIGINT.
 
 Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
@@ -16,7 +16,12 @@ Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
 ``POST /_emulator/finish-running-tasks``, ``POST /_emulator/tasks`` (same fields as
 ``Emulator.add_task``), ``POST /_emulator/posts`` (``source``, ``count``, ``from_date``,
 ``to_date``: posts without a task, as ``Emulator.add_posts``),
-``GET /_emulator/post-count/<source>``.
+``GET /_emulator/post-count/<source>``, ``POST /_emulator/arrivals`` (``count``, ``source``,
+``shares``: a burst found now, as ``Emulator.add_arrivals``), ``GET /_emulator/arrivals``.
+
+Live arrivals (``live_rate``, ``live_shares``, ``live_sources``; ``live.py``): posts found
+continuously while the emulator runs, fresh / late / very late, timed by the ``clock`` given
+to ``Emulator`` (``time.time`` by default; tests pass their own and move it).
 
 ``content.found`` is the collection time: a finished task's posts carry the finish time, a
 re-run of a finished task adds ``rerun_posts`` newly found posts. ``found_ranges``

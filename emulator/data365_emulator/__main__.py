@@ -39,6 +39,18 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds in the Retry-After header of 429/503 faults")  # fmt: skip
     p.add_argument("--max-in-flight", type=int, default=0,
                    help="429 + Retry-After beyond N requests at once (0: no limit)")  # fmt: skip
+    _task_and_search_options(p)
+    _live_options(p)
+    p.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    p.add_argument("--version", action="version", version=f"data365-emulator {__version__}",
+                   help="print the version and exit")  # fmt: skip
+    p.add_argument("--odd-values", action="store_true",
+                   help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip
+    return p
+
+
+def _task_and_search_options(p: argparse.ArgumentParser) -> None:
+    """The task lifecycle and the undocumented shapes of tasks and search answers."""
     p.add_argument("--finish-status", default="complete",
                    choices=("complete", "finished", "alternate"),
                    help="status of a finished task (alternate: both in turn)")  # fmt: skip
@@ -59,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="search answers carry the total number of hits")  # fmt: skip
     p.add_argument("--task-id-key", default="id", choices=("id", "task_id", "taskId", "TaskId"),
                    help="the key task objects carry their id under")  # fmt: skip
+
+
+def _live_options(p: argparse.ArgumentParser) -> None:
+    """Posts found while the emulator runs (arrivals.py, live.py)."""
     p.add_argument(
         "--live-rate",
         default="0",
@@ -75,12 +91,6 @@ def _parser() -> argparse.ArgumentParser:
         default="twitter_keywords",
         help="comma list of the sources live arrivals go to, in turn",
     )
-    p.add_argument("--verbose", action="store_true", help="log each request to stderr")
-    p.add_argument("--version", action="version", version=f"data365-emulator {__version__}",
-                   help="print the version and exit")  # fmt: skip
-    p.add_argument("--odd-values", action="store_true",
-                   help="every 7th seeded post in an odd shape (see variants.py)")  # fmt: skip
-    return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
