@@ -117,6 +117,8 @@ class LiveFeed:
         if self._rate <= 0 or now_us <= self._anchor_us:
             return 0
         due = self._anchored + int((now_us - self._anchor_us) * self._rate / 1_000_000)
+        if due <= self.added:
+            return 0
         groups: dict[str, list[tuple[int, int]]] = {}
         for k in range(self.added, due):
             offset_us = round((k - self._anchored + 1) * 1_000_000 / self._rate)
@@ -127,8 +129,8 @@ class LiveFeed:
             self._indexes.add_generated(
                 source, len(arrivals), self._builder(source, arrivals, cfg.live_shares)
             )
-        added, self.added = due - self.added, max(due, self.added)
-        return max(added, 0)
+        added, self.added = due - self.added, due
+        return added
 
     def _builder(
         self, source: str, arrivals: list[tuple[int, int]], shares: Mapping[str, float]
