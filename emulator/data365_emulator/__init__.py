@@ -8,8 +8,9 @@ Python::
     with Emulator(EmulatorConfig(api_key="test-key")) as emu:
         emu.url; emu.requests; emu.configure(fail_next=["429"]); emu.finish_running_tasks()
 
-Command line: ``data365-emulator --port 8765`` or ``python -m data365_emulator`` (``--help`` lists the flags);
-prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0 on SIGTERM/SIGINT.
+Command line: ``data365-emulator --port 8765`` or ``python -m data365_emulator`` (``--help``
+lists the flags); prints ``emulator listening on http://127.0.0.1:PORT`` once ready, exits 0
+on SIGTERM/SIGINT.
 
 Control plane (no apikey, never faulted or logged): ``GET /_emulator/health``,
 ``GET|DELETE /_emulator/requests``, ``GET|POST /_emulator/config``,
