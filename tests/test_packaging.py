@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -85,6 +86,12 @@ def test_the_tap_wheel_carries_the_tap_alone(dist: Path) -> None:
     scripts = archive.read(entry_points).decode().split("[console_scripts]", 1)[1]
     commands = [line.split("=", 1)[0].strip() for line in scripts.splitlines() if "=" in line]
     assert commands == ["tap-data365"]
+    # The sdist too: the emulator's code ships in its own distribution only.
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        members = [name.split("/", 1)[1] for name in tar.getnames() if "/" in name]
+    assert any(m.startswith("tap_data365/") for m in members)
+    assert [m for m in members if "data365_emulator" in m or "tap_data365/emulator" in m] == []
 
 
 @pytest.fixture(scope="module")
