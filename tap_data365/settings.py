@@ -293,6 +293,19 @@ def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
     return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))
 
 
+def check_connected(configured: list[str], connected: list[str]) -> None:
+    """Stop on a configured sub-source the account does not have: syncing it would find
+    nothing, silently, whatever the API answers for it."""
+    missing = [source for source in configured if source not in connected]
+    if missing:
+        names = ", ".join(repr(source) for source in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise ConfigError(
+            f"Data365 sub-source {names} {verb} not connected to this Datastreamer account "
+            f"(connected: {', '.join(connected) or 'none'}); check the sources setting"
+        )
+
+
 def settings_warnings(config: Mapping[str, Any]) -> list[str]:
     """Settings that are accepted but probably not what the user meant, one line each."""
     known = [*CONFIG_SCHEMA["properties"], *SDK_SETTINGS]
