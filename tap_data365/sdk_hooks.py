@@ -6,8 +6,9 @@ source of every such SDK function and checks the behaviour the hooks count on, s
 upgrade that changes any of them fails the tests instead of silently breaking checkpoints:
 read the new SDK code, adapt the hook here, then record the new hash.
 
-Public SDK hooks (``request_decorator``, ``backoff_*``, ``get_records``, …) live with the
-code they configure; only ``request_decorator``, a copy of the SDK's, is also hash-checked.
+Public SDK hooks (``get_records``, ``post_process``, …) live with the code they configure.
+The SDK's HTTP machinery (``request_decorator``, ``backoff_*``) is not used: every request
+goes through the tap's own transport (``http/transport.py``), shared with ``setup``.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ SDK_SYNC_ERROR_LINE = "An unhandled error occurred while syncing"
 
 
 #: INFO lines of the SDK that tell a user of this tap nothing, shown at DEBUG level only:
-#: PluginBase.__init__ on every run without ``--config ENV``, and StreamStateManager once per
-#: sub-source (16 lines for an account, most of them empty; the tap logs one line per
-#: sub-source that had posts). Matched on the SDK's format string (0.54.9).
+#: PluginBase.__init__ logs the first on every run without ``--config ENV``;
+#: StreamStateManager.write_starting_replication_value the second once per sub-source (16
+#: lines for an account, most of them empty; the tap logs one line per sub-source that had
+#: posts). Matched on the SDK's format strings (0.54.9).
 QUIET_SDK_LINES = frozenset(
     {
         "Skipping parse of env var settings...",

@@ -175,17 +175,7 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
 
     ``skip_tasks``: the setup command validates ``tasks`` itself, reporting every problem.
     """
-    api_key = config.get("api_key")
-    if api_key is not None and not isinstance(api_key, str):
-        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
-    if not api_key or not api_key.strip():
-        raise ConfigError("setting api_key is required (the Datastreamer API key)")
-    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
-        # Sent as a header: a newline copied with the key would fail deep inside http.client.
-        raise ConfigError(
-            "setting api_key contains spaces, line breaks or control characters "
-            "(check for a trailing newline)"
-        )
+    _check_api_key(config.get("api_key"))
     check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start_date = config.get("start_date")
     if start_date not in (None, ""):
@@ -197,16 +187,41 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
                 "(expected e.g. 2024-01-01T00:00:00Z)"
             ) from None
     _check_end_date(config)
-    sources = config.get("sources")
-    if sources is not None:
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise ConfigError("setting sources must be a list of sub-source names")
-        unknown = [s for s in sources if s.removeprefix("data365_") not in KNOWN_SOURCES]
-        if unknown:
-            raise ConfigError(
-                f"setting sources names unknown Data365 sub-source(s): {', '.join(unknown)} "
-                f"(known: {', '.join(KNOWN_SOURCES)})"
-            )
+    _check_sources(config.get("sources"))
+    _check_numbers(config)
+    query = config.get("search_query")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
+    _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
+
+
+def _check_api_key(api_key: object) -> None:
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
+    if not api_key or not api_key.strip():
+        raise ConfigError("setting api_key is required (the Datastreamer API key)")
+    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
+        # Sent as a header: a newline copied with the key would fail deep inside http.client.
+        raise ConfigError(
+            "setting api_key contains spaces, line breaks or control characters "
+            "(check for a trailing newline)"
+        )
+
+
+def _check_sources(sources: object) -> None:
+    if sources is None:
+        return
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError("setting sources must be a list of sub-source names")
+    unknown = [s for s in sources if s.removeprefix("data365_") not in KNOWN_SOURCES]
+    if unknown:
+        raise ConfigError(
+            f"setting sources names unknown Data365 sub-source(s): {', '.join(unknown)} "
+            f"(known: {', '.join(KNOWN_SOURCES)})"
+        )
+
+
+def _check_numbers(config: Mapping[str, Any]) -> None:
     for name, (low, high) in _INTEGER_RANGES.items():
         value = config.get(name)
         if value is None:
@@ -221,10 +236,6 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
             isinstance(number, bool) or not isinstance(number, int | float) or number <= 0
         ):
             raise ConfigError(f"setting {name} must be a positive number, got {number!r}")
-    query = config.get("search_query")
-    if query is not None and (not isinstance(query, str) or not query.strip()):
-        raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
-    _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
 
 
 def _check_end_date(config: Mapping[str, Any]) -> None:

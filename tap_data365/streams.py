@@ -16,10 +16,10 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH
+from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH, source_path, task_path
 from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
-from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.http.transport import Transport
 from tap_data365.search_results.boundary import MAX_SEEN
 from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
@@ -83,7 +83,7 @@ class AccountSources:
         shows as open is asked about directly (finished tasks are not asked again).
         """
         body = self._client.request_json(
-            "GET", f"{PROVIDER_PATH}/{source}", what=f"listing tasks of source {source}"
+            "GET", source_path(source), what=f"listing tasks of source {source}"
         )
         records = []
         for raw in normalize.task_list(body):
@@ -94,7 +94,7 @@ class AccountSources:
                 single = normalize.task_object(
                     self._client.request_json(
                         "GET",
-                        f"{PROVIDER_PATH}/{source}/{record['id']}",
+                        task_path(source, record["id"]),
                         what=f"reading task {record['id']} of source {source}",
                     )
                 )
@@ -107,8 +107,8 @@ class AccountSources:
 class _AccountStream(Data365Stream):
     """A stream reading the account's sources and tasks through the run's AccountSources."""
 
-    def __init__(self, tap: Tap, account: AccountSources, limiter: AdaptiveLimiter) -> None:
-        super().__init__(tap, limiter)
+    def __init__(self, tap: Tap, account: AccountSources, transport: Transport) -> None:
+        super().__init__(tap, transport)
         self.account = account
 
 
