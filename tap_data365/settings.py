@@ -123,7 +123,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.NumberType,
         default=60,
         title="Request timeout (seconds)",
-        description="Timeout for one HTTP request.",
+        description="Timeout for one HTTP request, the whole answer included (a body still "
+        "arriving after it is a timeout); a request is tried at most 3 times when it times out.",
     ),
     th.Property(
         "max_retries",
@@ -131,7 +132,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=8,
         title="Retries",
         description="Retries of a request after 429, 5xx or a dropped connection, with "
-        "exponential backoff, jitter and `Retry-After`.",
+        "exponential backoff (each wait at most 30 s), jitter and `Retry-After`. A refused "
+        "connection or an unknown host before the API has answered once in a run is not "
+        "retried.",
     ),
     th.Property(
         "max_retry_wait",

@@ -23,8 +23,10 @@ from tap_data365.http.body import read_within
 from tap_data365.http.error_mapping import (
     decode,
     error_for_response,
+    mistake_cause,
     network_cause,
     redirect_error,
+    where,
 )
 from tap_data365.http.ratelimit import AdaptiveLimiter
 from tap_data365.http.retry import (
@@ -42,6 +44,10 @@ Answer = Callable[[str, requests.Response], None]
 #: that appends tasks. After a 500/502/504 or a dropped connection the server may have
 #: created the tasks already, so a create is not retried blindly (the caller re-lists).
 NOT_PROCESSED_STATUSES = frozenset({408, 425, 429, 503})
+#: Attempts of one request that may time out: a server that did not answer within
+#: request_timeout three times running is not answering; waiting max_retries + 1 times as
+#: long (9 minutes with the defaults) would only hide it.
+TIMEOUT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,9 @@ class Transport:
         self._all_sessions: list[requests.Session] = []
         self._lock = threading.Lock()
         self.stats = RequestStats()
+        #: Whether the API has answered anything yet in this run: before it has, a refused
+        #: connection or an unknown host is a mistake (api_url), not weather.
+        self.answered = False
 
     def pause(self, seconds: float) -> None:
         """Sleep between attempts (the injectable sleep, so callers share its policy)."""
@@ -133,13 +142,14 @@ class Transport:
         ``on_retry`` replace the transport's hooks for this request (a stream's metrics).
         """
         waits = backoff_waits()
-        attempt = 0
+        attempt = timeouts = 0
         while True:
             attempt += 1
             try:
                 response = self._attempt(method, path, body, on_answer or self._on_answer)
             except RETRIABLE_EXCEPTIONS as exc:
-                self._no_answer(exc, what, attempt, idempotent=idempotent)
+                timeouts += isinstance(exc, requests.Timeout)
+                self._no_answer(exc, what, (attempt, timeouts), idempotent=idempotent)
                 self._retry(network_cause(exc), what, attempt, next(waits), on_retry)
                 continue
             except requests.RequestException as exc:
@@ -171,6 +181,7 @@ class Transport:
             # request_timeout bounds the whole answer, not each read of a dripping body.
             read_within(response, started + self.settings.timeout)
             answered = response
+            self.answered = True
         finally:
             if slot is not None and self._limiter is not None:
                 # Every worker of the sync learns from this answer (see ratelimit.py).
@@ -179,15 +190,36 @@ class Transport:
         on_answer(path, response)
         return response
 
-    def _no_answer(self, exc: BaseException, what: str, attempt: int, *, idempotent: bool) -> None:
-        """Raise the final error for a failure without an answer, unless a retry is due."""
-        message = (
-            f"no answer from the Datastreamer API while {what} "
-            f"({network_cause(exc)}, after {attempt} attempt(s))"
-        )
+    def _no_answer(
+        self, exc: BaseException, what: str, counts: tuple[int, int], *, idempotent: bool
+    ) -> None:
+        """Raise the final error for a failure without an answer, unless a retry is due.
+
+        ``counts``: the attempts so far, and how many of them timed out.
+        """
+        attempt, timeouts = counts
+        settings = self.settings
+        host = where(settings.url)
+        mistake = mistake_cause(exc)
+        if mistake is not None and not self.answered:
+            raise ApiResponseError(
+                f"cannot connect to the Datastreamer API at {host}: {mistake} while {what}, "
+                "and it has not answered once in this run: check api_url"
+            ) from None
+        if isinstance(exc, requests.Timeout):
+            message = (
+                f"the Datastreamer API at {host} did not answer within request_timeout "
+                f"{settings.timeout:g} s while {what} (Timeout, {attempt} attempt(s)); "
+                "if it is only slow, raise request_timeout"
+            )
+        else:
+            message = (
+                f"no answer from the Datastreamer API at {host} while {what}: "
+                f"{network_cause(exc)} (after {attempt} attempt(s))"
+            )
         if not idempotent:
             raise RetryUnsafeError(message) from None
-        if attempt > self.settings.max_retries:
+        if timeouts >= TIMEOUT_ATTEMPTS or attempt > settings.max_retries:
             raise ApiResponseError(message) from None
 
     def _answer_wait(
