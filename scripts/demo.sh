@@ -4,10 +4,12 @@
 #   local emulator -> `meltano invoke tap-data365:setup` (declare + wait for 3 collection tasks)
 #   -> `meltano run tap-data365 target-duckdb` -> output/demo.duckdb -> row counts + samples
 #
-# The Meltano project runs in .demo/project: a copy of meltano.yml whose tap installs from this
-# checkout (the file itself installs the git release). Run it again: Meltano keeps the sync state
-# there, so the second run loads only what is new. Start over with `bash scripts/demo.sh --reset`
-# (removes .demo/ and output/demo.duckdb: state, installed plugins, logs, the run counter).
+# The Meltano project is this clone's meltano.yml as it is (the tap installs from the clone,
+# `pip_url: -e .`); Meltano's own folder (installed plugins, sync state, logs) is .demo/meltano
+# (MELTANO_SYS_DIR_ROOT), so the demo leaves .meltano/ to your own runs. Run it again: Meltano
+# keeps the sync state there, so the second run loads only what is new. Start over with
+# `bash scripts/demo.sh --reset` (removes .demo/ and output/demo.duckdb: state, installed
+# plugins, logs, the run counter).
 #
 # Needs Python 3.11, pip and network access to PyPI (first run only).
 set -euo pipefail
@@ -22,18 +24,19 @@ if [[ "${1:-}" == "--reset" ]]; then
 fi
 [[ $# -eq 0 ]] || die "usage: bash scripts/demo.sh [--reset]"
 
-ensure_project_venv .venv "."
-ensure_meltano .venv-meltano
+mkdir -p .demo output
+# pip's own notices (e.g. about an index this machine's pip.conf names) go to .demo/pip.log,
+# not the screen; a failed install prints the whole log. A child bash, so that `set -e` holds
+# inside the install functions (a function called in an `if` runs without it).
+if ! bash -euo pipefail -c 'source scripts/lib.sh; ensure_project_venv .venv "."
+        ensure_meltano .venv-meltano' 2> >(tee .demo/pip.log | grep --line-buffered '^==> ' >&2)
+then
+    cat .demo/pip.log >&2
+    die "installing the project or Meltano failed (log: .demo/pip.log)"
+fi
 export PATH="$PWD/.venv-meltano/bin:$PATH"
 export MELTANO_ENVIRONMENT=emulator
-
-# --- the project: meltano.yml with the tap from this checkout; output/ shared with the repository
-project=.demo/project
-mkdir -p "$project" output
-cp meltano.yml "$project/meltano.yml"
-.venv/bin/python scripts/local_meltano_yml.py "$project" "-e $PWD"
-ln -sfn "$PWD/output" "$project/output"
-meltano() { command meltano --cwd "$project" "$@"; }
+export MELTANO_SYS_DIR_ROOT="$PWD/.demo/meltano"
 
 # --- the emulator: a local Datastreamer API on a free port, stopped on exit
 emulator_pid=""
@@ -63,7 +66,7 @@ say "meltano install"
 meltano install >.demo/meltano-install.log 2>&1 \
     || { cat .demo/meltano-install.log >&2; die "meltano install failed"; }
 
-duckdb_python="$project/.meltano/loaders/target-duckdb/venv/bin/python"
+duckdb_python="$MELTANO_SYS_DIR_ROOT/loaders/target-duckdb/venv/bin/python"
 report() { "$duckdb_python" scripts/demo_report.py "$@"; }
 report snapshot output/demo.duckdb >.demo/before.json
 
@@ -76,6 +79,7 @@ meltano invoke tap-data365:setup --wait --timeout 300 2>.demo/setup.log \
 # 2024, i.e. older than the bookmark: late posts, which the incremental run must still load.
 runs=$(( $(cat .demo/runs 2>/dev/null || echo 0) + 1 ))
 if (( runs > 1 )); then
+    say "run $runs: the emulator starts empty every run, so setup created and started the same 3 tasks again; the sync state is Meltano's (.demo/meltano) and was kept"
     say "run $runs: the emulator finishes one more task (new posts since the last run)"
     .venv/bin/python - "$DATA365_EMULATOR_URL" "$runs" <<'PY'
 import json, sys, urllib.request

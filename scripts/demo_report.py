@@ -60,8 +60,10 @@ def report(db: Path, before: dict[str, int]) -> None:
     print("\nsample rows (newest first):")
     for source, post_id, doc_date, content in rows(
         db,
-        "SELECT data_source, id, doc_date, CAST(content AS VARCHAR) FROM data365.search_results "
-        "ORDER BY doc_date DESC, id LIMIT 3",
+        # The tap's one date-time format (normalize.TIMESTAMP_FORMAT): str() of a TIMESTAMP
+        # drops zero microseconds, so two spellings would show.
+        "SELECT data_source, id, strftime(doc_date, '%Y-%m-%dT%H:%M:%S.%fZ'), "
+        "CAST(content AS VARCHAR) FROM data365.search_results ORDER BY doc_date DESC, id LIMIT 3",
     ):
         text = _text(content)
         print(f"  {doc_date}  {source}  {post_id}\n    {text[:90]}")

@@ -14,11 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_data365 import stderr_mask
 from tap_data365.errors import EXIT_ERROR, EXIT_INVALID, ConfigError, Data365Error
-from tap_data365.http import masking
 
 PROG = "tap-data365"
 
@@ -26,7 +24,7 @@ PROG = "tap-data365"
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``tap-data365`` console script."""
     args = sys.argv[1:] if argv is None else argv
-    masking.install()  # everything printed from here on, tracebacks included, is masked
+    stderr_mask.install()  # everything printed from here on, tracebacks included, is masked
     if args[:1] == ["setup"]:
         # The task setup family is its own click group; it never builds the Tap object.
         from tap_data365.setup.command import run  # noqa: PLC0415
@@ -61,10 +59,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(exc), EXIT_INVALID)
     except Data365Error as exc:
         _fail(str(exc), EXIT_ERROR)
-    except (FatalAPIError, RetriableAPIError) as exc:
-        _fail(f"the Datastreamer API failed: {exc}", EXIT_ERROR)
-    except requests.RequestException as exc:
-        _fail(f"could not reach the Datastreamer API: {type(exc).__name__}", EXIT_ERROR)
     except Exception as exc:  # noqa: BLE001  (the last guard: one line, never a traceback)
         _fail(f"unexpected {type(exc).__name__}: {exc}", EXIT_ERROR)
 
@@ -74,8 +68,8 @@ def precheck(args: Sequence[str]) -> None:
 
     Also registers the secrets with the mask and prints the settings warnings.
     """
+    from tap_data365.config_files import read_configs, warn_settings  # noqa: PLC0415
     from tap_data365.search_results.state_check import read_state_file  # noqa: PLC0415
-    from tap_data365.setup.settings_files import read_configs, warn_settings  # noqa: PLC0415
 
     configs = option_values(args, "--config")
     if configs:
@@ -96,5 +90,5 @@ def option_values(args: Sequence[str], option: str) -> list[str]:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"{PROG}: error: {masking.mask(message)}", file=sys.stderr)
+    print(f"{PROG}: error: {stderr_mask.mask(message)}", file=sys.stderr)
     sys.exit(code)

@@ -1,16 +1,12 @@
-"""Errors users see, and the exit codes of ``tap-data365`` and ``tap-data365 setup``.
+"""The errors users see, and the exit codes of ``tap-data365`` and ``tap-data365 setup``.
 
-Every message here is one line, names what is at fault, and never contains the API key or
-the Data365 token (only paths, status codes and the API's own short message).
+Exceptions and exit codes only: no I/O, no third-party import, so any module (the pure
+window code included) can raise them. Turning an HTTP answer into one of them is
+``http/error_mapping.py``'s job. Every message is one line, names what is at fault, and never
+contains the API key or the Data365 token.
 """
 
 from __future__ import annotations
-
-from urllib.parse import urljoin, urlsplit
-
-import requests
-
-from tap_data365.http.masking import mask
 
 #: Exit codes, one set for the tap and the setup command.
 EXIT_OK = 0
@@ -41,7 +37,12 @@ class UnknownSourceError(Data365Error):
 
 
 class ApiResponseError(Data365Error):
-    """The API answered with an error status or a body we cannot read."""
+    """The API answered with an error status or a body we cannot read, or not at all."""
+
+
+class RetryUnsafeError(ApiResponseError):
+    """A request that must not be repeated blindly (a create) failed in a way the server may
+    have acted on (a 5xx, a dropped connection): the caller must look before retrying."""
 
 
 class RetryWaitTooLongError(ApiResponseError):
@@ -57,54 +58,3 @@ class RetryWaitTooLongError(ApiResponseError):
             f"(HTTP {self.status} with Retry-After) while {what}; that is longer than "
             f"max_retry_wait ({self.max_wait:g} s), so the run stops now: try again later"
         )
-
-
-def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
-    """A 3xx answer: never followed (the key would go along), named with its target host."""
-    location = response.headers.get("Location")
-    target = urlsplit(urljoin(response.url, location)).netloc if location else ""
-    where = f"to {target}" if target else "without a Location"
-    return ApiResponseError(
-        f"the Datastreamer API answered HTTP {response.status_code} redirecting {where} while "
-        f"{what}; redirects are not followed (the api_key would go along): check api_url"
-    )
-
-
-def unknown_source_error(source: str) -> UnknownSourceError:
-    """A 404 on a sub-source's path: the source is not connected (or does not exist)."""
-    return UnknownSourceError(
-        f"Data365 sub-source {source!r} is not connected to this Datastreamer account "
-        "(check the sources setting)"
-    )
-
-
-def short_body(response: requests.Response) -> str:
-    """The API's own error text, shortened to one line, secrets masked."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text
-    else:
-        text = (
-            str(body.get("message") or body.get("error") or body)
-            if isinstance(body, dict)
-            else str(body)
-        )
-    text = mask(" ".join(text.split()))  # a body may echo the key we sent
-    return text[:200] + ("…" if len(text) > 200 else "")
-
-
-def error_for_response(response: requests.Response, what: str) -> Data365Error:
-    """Map a final (non-retried or retries exhausted) error response to one clear error.
-
-    ``what`` says what was being done, e.g. ``"listing tasks of source twitter_keywords"``.
-    """
-    status = response.status_code
-    if status in {401, 403}:
-        return AuthRejectedError(
-            f"the Datastreamer API rejected the api_key (HTTP {status}) while {what}; "
-            "check the api_key setting"
-        )
-    return ApiResponseError(
-        f"HTTP {status} from the Datastreamer API while {what}: {short_body(response)}"
-    )

@@ -297,17 +297,9 @@ def _date_only(value: object) -> str | None:
 
 _FROM_KEYS = ("from_date", "from", "fromDate")
 _TO_KEYS = ("to_date", "to", "toDate")
+#: Keys read into the record's own fields (``from_date`` and ``to_date`` keep their name).
 _CONSUMED_TASK_KEYS = frozenset(
-    {
-        *_TASK_ID_KEYS,
-        *_STATUS_KEYS,
-        *_CREATED_KEYS,
-        *_UPDATED_KEYS,
-        "from",
-        "to",
-        "fromDate",
-        "toDate",
-    }
+    {*_TASK_ID_KEYS, *_STATUS_KEYS, *_CREATED_KEYS, *_UPDATED_KEYS, *_FROM_KEYS[1:], *_TO_KEYS[1:]}
 )
 
 
@@ -345,11 +337,8 @@ def _or_as_sent(parse: Any, value: object) -> Any:
 def _as_int(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool):
-        msg = f"not an integer: {value!r}"
-        raise ValueError(msg)  # noqa: TRY004  (callers handle one error type for bad input)
-    number = float(str(value))
-    if not number.is_integer():
+    # A bool is not a count; callers handle one error type (ValueError) for bad input.
+    if isinstance(value, bool) or not (number := float(str(value))).is_integer():
         msg = f"not an integer: {value!r}"
         raise ValueError(msg)
     return int(number)

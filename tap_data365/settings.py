@@ -123,7 +123,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.NumberType,
         default=60,
         title="Request timeout (seconds)",
-        description="Timeout for one HTTP request.",
+        description="Timeout for one HTTP request, the whole answer included (a body still "
+        "arriving after it is a timeout); a request is tried at most 3 times when it times out.",
     ),
     th.Property(
         "max_retries",
@@ -131,7 +132,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=8,
         title="Retries",
         description="Retries of a request after 429, 5xx or a dropped connection, with "
-        "exponential backoff, jitter and `Retry-After`.",
+        "exponential backoff (each wait at most 30 s), jitter and `Retry-After`. A refused "
+        "connection or an unknown host before the API has answered once in a run is not "
+        "retried.",
     ),
     th.Property(
         "max_retry_wait",
@@ -175,17 +178,7 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
 
     ``skip_tasks``: the setup command validates ``tasks`` itself, reporting every problem.
     """
-    api_key = config.get("api_key")
-    if api_key is not None and not isinstance(api_key, str):
-        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
-    if not api_key or not api_key.strip():
-        raise ConfigError("setting api_key is required (the Datastreamer API key)")
-    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
-        # Sent as a header: a newline copied with the key would fail deep inside http.client.
-        raise ConfigError(
-            "setting api_key contains spaces, line breaks or control characters "
-            "(check for a trailing newline)"
-        )
+    _check_api_key(config.get("api_key"))
     check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start_date = config.get("start_date")
     if start_date not in (None, ""):
@@ -197,16 +190,41 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
                 "(expected e.g. 2024-01-01T00:00:00Z)"
             ) from None
     _check_end_date(config)
-    sources = config.get("sources")
-    if sources is not None:
-        if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
-            raise ConfigError("setting sources must be a list of sub-source names")
-        unknown = [s for s in sources if s.removeprefix("data365_") not in KNOWN_SOURCES]
-        if unknown:
-            raise ConfigError(
-                f"setting sources names unknown Data365 sub-source(s): {', '.join(unknown)} "
-                f"(known: {', '.join(KNOWN_SOURCES)})"
-            )
+    _check_sources(config.get("sources"))
+    _check_numbers(config)
+    query = config.get("search_query")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
+        raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
+    _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
+
+
+def _check_api_key(api_key: object) -> None:
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("setting api_key must be a string (the Datastreamer API key)")
+    if not api_key or not api_key.strip():
+        raise ConfigError("setting api_key is required (the Datastreamer API key)")
+    if any(ch.isspace() or not ch.isprintable() for ch in api_key):
+        # Sent as a header: a newline copied with the key would fail deep inside http.client.
+        raise ConfigError(
+            "setting api_key contains spaces, line breaks or control characters "
+            "(check for a trailing newline)"
+        )
+
+
+def _check_sources(sources: object) -> None:
+    if sources is None:
+        return
+    if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
+        raise ConfigError("setting sources must be a list of sub-source names")
+    unknown = [s for s in sources if s.removeprefix("data365_") not in KNOWN_SOURCES]
+    if unknown:
+        raise ConfigError(
+            f"setting sources names unknown Data365 sub-source(s): {', '.join(unknown)} "
+            f"(known: {', '.join(KNOWN_SOURCES)})"
+        )
+
+
+def _check_numbers(config: Mapping[str, Any]) -> None:
     for name, (low, high) in _INTEGER_RANGES.items():
         value = config.get(name)
         if value is None:
@@ -221,10 +239,6 @@ def check_settings(config: Mapping[str, Any], *, skip_tasks: bool = False) -> No
             isinstance(number, bool) or not isinstance(number, int | float) or number <= 0
         ):
             raise ConfigError(f"setting {name} must be a positive number, got {number!r}")
-    query = config.get("search_query")
-    if query is not None and (not isinstance(query, str) or not query.strip()):
-        raise ConfigError("setting search_query must be a non-empty Lucene query (use * for all)")
-    _check_schema({k: v for k, v in config.items() if not (skip_tasks and k == "tasks")})
 
 
 def _check_end_date(config: Mapping[str, Any]) -> None:
@@ -291,6 +305,19 @@ def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
     if not sources:
         return None
     return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))
+
+
+def check_connected(configured: list[str], connected: list[str]) -> None:
+    """Stop on a configured sub-source the account does not have: syncing it would find
+    nothing, silently, whatever the API answers for it."""
+    missing = [source for source in configured if source not in connected]
+    if missing:
+        names = ", ".join(repr(source) for source in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise ConfigError(
+            f"Data365 sub-source {names} {verb} not connected to this Datastreamer account "
+            f"(connected: {', '.join(connected) or 'none'}); check the sources setting"
+        )
 
 
 def settings_warnings(config: Mapping[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -15,17 +16,17 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH
+from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH, source_path, task_path
 from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
-from tap_data365.http.ratelimit import AdaptiveLimiter
+from tap_data365.http.transport import Transport
 from tap_data365.search_results.boundary import MAX_SEEN
 from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
 from tap_data365.search_results.sizing import Counter, WindowSizer
 from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader
-from tap_data365.settings import configured_sources
+from tap_data365.settings import check_connected, configured_sources
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -63,9 +64,10 @@ class AccountSources:
     def selected(self) -> list[str]:
         """The sub-sources to extract: the ``sources`` setting, or every connected one."""
         configured = configured_sources(self._tap.config)
-        if configured is not None:
-            return configured
         connected = [record["name"] for record in self.records()]
+        if configured is not None:
+            check_connected(configured, connected)
+            return configured
         if not connected:
             raise ConfigError(
                 "no Data365 sub-source is connected to this Datastreamer account, so there is "
@@ -81,7 +83,7 @@ class AccountSources:
         shows as open is asked about directly (finished tasks are not asked again).
         """
         body = self._client.request_json(
-            "GET", f"{PROVIDER_PATH}/{source}", what=f"listing tasks of source {source}"
+            "GET", source_path(source), what=f"listing tasks of source {source}"
         )
         records = []
         for raw in normalize.task_list(body):
@@ -92,7 +94,7 @@ class AccountSources:
                 single = normalize.task_object(
                     self._client.request_json(
                         "GET",
-                        f"{PROVIDER_PATH}/{source}/{record['id']}",
+                        task_path(source, record["id"]),
                         what=f"reading task {record['id']} of source {source}",
                     )
                 )
@@ -105,8 +107,8 @@ class AccountSources:
 class _AccountStream(Data365Stream):
     """A stream reading the account's sources and tasks through the run's AccountSources."""
 
-    def __init__(self, tap: Tap, account: AccountSources, limiter: AdaptiveLimiter) -> None:
-        super().__init__(tap, limiter)
+    def __init__(self, tap: Tap, account: AccountSources, transport: Transport) -> None:
+        super().__init__(tap, transport)
         self.account = account
 
 
@@ -258,7 +260,10 @@ class SearchResultsStream(_PerSourceStream):
         return False
 
     def _report(self, index: str, counts: Counts) -> None:
-        self.logger.info(
+        # An empty sub-source is news only at debug level (an account has up to 16 of them).
+        busy = counts.emitted or counts.skipped_seen or counts.skipped_old
+        self.logger.log(
+            logging.INFO if busy else logging.DEBUG,
             "search_results %s: %d post(s) emitted, %d read again and skipped as delivered "
             "(boundary zone), %d skipped as found before the last sync",
             index,

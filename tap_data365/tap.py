@@ -17,8 +17,9 @@ from tap_data365 import streams
 from tap_data365.client import Data365Stream
 from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
+from tap_data365.http.transport import ApiSettings, Transport
 from tap_data365.sdk_hooks import FencedTap
-from tap_data365.settings import CONFIG_SCHEMA, check_settings
+from tap_data365.settings import CONFIG_SCHEMA, DEFAULT_API_URL, check_settings
 
 
 class RecordBatchingWriter(MsgSpecWriter):
@@ -78,17 +79,23 @@ class TapData365(FencedTap):
 
     @override
     def discover_streams(self) -> list[Data365Stream]:
-        account, limiter = self.account_sources, self.request_limiter
+        account, transport = self.account_sources, self.transport
         return [
-            streams.SourcesStream(self, account, limiter),
-            streams.TasksStream(self, account, limiter),
-            streams.SearchResultsStream(self, account, limiter),
+            streams.SourcesStream(self, account, transport),
+            streams.TasksStream(self, account, transport),
+            streams.SearchResultsStream(self, account, transport),
         ]
 
     @functools.cached_property
     def account_sources(self) -> streams.AccountSources:
         """The connected sub-sources, fetched once per run and shared by the streams."""
         return streams.AccountSources(self)
+
+    @functools.cached_property
+    def transport(self) -> Transport:
+        """The run's one transport: every stream's requests, through one limiter."""
+        settings = ApiSettings.from_config(self.config, DEFAULT_API_URL)
+        return Transport(settings, limiter=self.request_limiter)
 
     @functools.cached_property
     def request_limiter(self) -> AdaptiveLimiter:

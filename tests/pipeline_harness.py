@@ -6,7 +6,6 @@ import dataclasses
 import json
 import shutil
 import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -16,7 +15,8 @@ from tap_harness import REPO, clean_env, run
 
 from data365_emulator import Emulator, EmulatorConfig
 
-#: The project files a Meltano project copy needs (the tap is installed from it, editable).
+#: The project files a Meltano project copy needs: meltano.yml installs the tap from its own
+#: folder (`pip_url: -e .`), as it does in a fresh clone.
 PROJECT_FILES = ("meltano.yml", "pyproject.toml", "README.md", "tap_data365", "schemas")
 
 
@@ -28,12 +28,6 @@ def copy_project(root: Path) -> None:
             shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, root / name)
-    local_meltano_yml(root, "-e .")
-
-
-def local_meltano_yml(project: Path, pip_url: str) -> None:
-    """meltano.yml's tap installed from ``pip_url`` (this checkout) instead of its git tag."""
-    run([sys.executable, REPO / "scripts" / "local_meltano_yml.py", project, pip_url])
 
 
 #: Installed over the extractor's console script in the test project: a test that sets

@@ -1,4 +1,5 @@
-"""The retry policy reads real API answers: Retry-After is honoured, otherwise jittered backoff."""
+"""The transport's retry policy reads real API answers: Retry-After is honoured, otherwise
+jittered backoff; the tap's streams and setup share it (http/transport.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from singer_sdk.exceptions import RetriableAPIError
 from tap_harness import API_KEY
 
 from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.client import Data365Stream
+from tap_data365.http.retry import backoff_waits, next_retry_wait
+from tap_data365.setup.control_api import Data365Api
 from tap_data365.tap import TapData365
 
 
@@ -30,12 +32,13 @@ def failed_response(emulator: Emulator, kind: str, retry_after: float = 1) -> re
 
 
 def waits_after(emulator: Emulator, response: requests.Response) -> list[float]:
+    """The waits the transport's policy gives after six such answers in a row."""
     tap = TapData365(config={"api_key": API_KEY, "api_url": emulator.url}, setup_mapper=False)
     stream = tap.streams["search_results"]
     assert isinstance(stream, Data365Stream)
-    generator = stream.backoff_wait_generator()
-    next(generator)
-    return [generator.send(RetriableAPIError("retry", response)) for _ in range(6)]
+    waits = backoff_waits()
+    max_wait = stream.transport.settings.max_wait
+    return [next_retry_wait(response, waits, max_wait) for _ in range(6)]
 
 
 def test_retry_after_from_a_real_429_is_honoured(emulator: Emulator) -> None:
@@ -61,3 +64,12 @@ def test_a_rejected_key_is_not_retried(emulator: Emulator, tmp_path: object) -> 
         stream.request_json("GET", "/api/data-providers/data365", what="listing sources")  # type: ignore[attr-defined]
     assert "not-the-key" not in str(caught.value)
     assert len(emulator.requests) == 1
+
+
+def test_the_tap_and_setup_share_one_transport_class_and_policy(emulator: Emulator) -> None:
+    tap = TapData365(config={"api_key": API_KEY, "api_url": emulator.url}, setup_mapper=False)
+    streams = [s for s in tap.streams.values() if isinstance(s, Data365Stream)]
+    assert len({id(s.transport) for s in streams}) == 1  # one per run, whichever stream
+    with Data365Api(emulator.url, API_KEY) as api:
+        assert type(api._http) is type(streams[0].transport)
+        assert api._http.settings == streams[0].transport.settings

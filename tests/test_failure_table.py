@@ -80,7 +80,10 @@ CASES: dict[str, Case] = {
     "settings-invalid": lambda s, t: tap(s, t, page_size="ten"),
     "settings-doubtful": lambda s, t: tap(s, t, pagesize=10, start_date=FUTURE),
     "state-invalid": _state,
-    "network-unreachable": lambda s, t: tap(s, t, api_url="http://127.0.0.1:9", max_retries=1),
+    "network-mistake": lambda s, t: tap(s, t, api_url="http://127.0.0.1:9"),
+    "network-unreachable": _routed(
+        "GET", SOURCES_PATH, Reply(body=[SOURCE] * 20, drip=1.0), request_timeout=1, max_retries=1
+    ),
     "network-redirect": _routed(
         "GET", SOURCES_PATH, Reply(301, headers={"Location": "https://x.example/"})
     ),

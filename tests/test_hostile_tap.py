@@ -226,4 +226,4 @@ def test_a_failure_listing_sources_is_not_blamed_on_a_stream(
     assert done.returncode == 1
     assert "listing connected sources" in one_error_line(done.stderr)
     assert "unhandled error" not in done.stderr.lower()
-    assert len([line for line in done.stderr.splitlines() if "Retrying" in line]) == 1
+    assert len([line for line in done.stderr.splitlines() if "retrying" in line.lower()]) == 1

@@ -62,15 +62,27 @@ def test_every_doc_names_the_one_repository_and_this_release() -> None:
         assert tags <= {f"v{VERSION}"}, (name, tags)
 
 
-def test_install_lines_and_plugin_definitions_install_this_release() -> None:
+def test_install_lines_and_the_hub_definition_install_this_release() -> None:
     readme = (REPO / "README.md").read_text()
     for tool in ("pip install", "pipx install", "uv tool install"):
         assert f"{tool} {TAG_PIP_URL}" in readme, tool
     assert f'pip install "{TAG_PIP_URL}#subdirectory=emulator"' in readme
     assert "pip install ./emulator" in readme
+    hub = yaml.safe_load((REPO / "hub/extractors/tap-data365/datastreamer-io.yml").read_text())
+    assert hub["pip_url"] == TAG_PIP_URL
+    assert hub["repo"] == URL
+
+
+def test_the_projects_meltano_yml_installs_the_clone() -> None:
+    """`meltano install` on a fresh clone installs the tap from it: no tag to fetch, no rewrite."""
     extractors = yaml.safe_load((REPO / "meltano.yml").read_text())["plugins"]["extractors"]
     (tap,) = [p for p in extractors if p["name"] == "tap-data365"]
-    assert tap["pip_url"] == TAG_PIP_URL
+    assert tap["pip_url"] == "-e ."
+    for name in ("scripts/demo.sh", "tests/pipeline_harness.py", "tests/conftest.py"):
+        text = (REPO / name).read_text()
+        assert "local_meltano_yml" not in text, name
+        assert not re.search(r"pip_url: (?!-e \.)", text), name
+    assert not (REPO / "scripts" / "local_meltano_yml.py").exists()
     classifiers = PYPROJECT["project"]["classifiers"]
     pythons = [c.rsplit(" ", 1)[1] for c in classifiers if re.search(r":: 3\.\d+$", c)]
     assert pythons == ["3.11"]  # the only Python CI runs (.ci/run)

@@ -16,9 +16,10 @@ from importlib.metadata import version
 from typing import Any
 
 import pytest
-from singer_sdk import RESTStream, Stream, Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.helpers import _util
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.streams._state import StreamStateManager
 
 from tap_data365 import sdk_hooks
 from tap_data365.streams import SearchResultsStream
@@ -32,7 +33,8 @@ RECORDED = {
     "Stream._sync_records": "8928dc7f50e9bf57",
     "Stream.sync": "6b4262dcdddf22b4",
     "Stream.log": "09addc57198bbc45",
-    "RESTStream.request_decorator": "874876c6f423d34f",
+    "PluginBase.__init__": "e4d42262fbeb7fbe",
+    "StreamStateManager.write_starting_replication_value": "cce0c427cfc17be4",
     "PluginBase._validate_config": "0584b9e347e353fa",
     "PluginBase._setup_signal_handlers": "eb4287001bdd7d19",
     "PluginBase._handle_termination": "d467c7407cf55b00",
@@ -47,7 +49,10 @@ SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "Stream._sync_records": Stream._sync_records,
     "Stream.sync": Stream.sync,
     "Stream.log": Stream.log,
-    "RESTStream.request_decorator": RESTStream.request_decorator,
+    "PluginBase.__init__": PluginBase.__init__,
+    "StreamStateManager.write_starting_replication_value": (
+        StreamStateManager.write_starting_replication_value
+    ),
     "PluginBase._validate_config": PluginBase._validate_config,
     "PluginBase._setup_signal_handlers": PluginBase._setup_signal_handlers,
     "PluginBase._handle_termination": PluginBase._handle_termination,

@@ -250,3 +250,13 @@ def test_no_tasks_declared_is_fine(emu: Emulator, tmp_path: Path) -> None:
     assert run.exit_code == 0
     assert "no tasks declared" in run.stdout
     assert emu.requests == []
+
+
+def test_without_a_token_the_summary_says_why_none_was_registered(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    run = run_setup("--config", config_file(tmp_path, emu, data365_token=None))
+
+    assert run.exit_code == 0, run.stderr
+    assert "token not registered (setting data365_token is not set)" in run.stdout
+    assert not [r for r in emu.requests if r.method == "PUT" and "data-sources" in r.path]

@@ -145,7 +145,7 @@ def test_a_failure_part_way_says_what_was_created(emu: Emulator) -> None:
     with Data365Api(emu.url, API_KEY, max_retries=0) as api:
         plan = _planned(emu, api)
         emu.configure(connected_sources=("twitter_keywords",))  # tiktok vanishes mid-run
-        with pytest.raises(ApplyError, match="source tiktok_hashtag is unknown"):
+        with pytest.raises(ApplyError, match=r"sub-source 'tiktok_hashtag' is not connected"):
             apply_plan(api, plan, start=True)
 
     created = {t.spec.source: t.created for t in plan.tasks}

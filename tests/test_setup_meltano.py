@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_harness import local_meltano_yml
 from setup_harness import (
     API_KEY,
     TASKS,
@@ -39,7 +38,6 @@ def emu() -> Iterator[Emulator]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "meltano.yml", tmp_path / "meltano.yml")
-    local_meltano_yml(tmp_path, f"-e {ROOT}")
     bin_dir = tmp_path / ".meltano" / "extractors" / "tap-data365" / "venv" / "bin"
     bin_dir.mkdir(parents=True)
     shim = bin_dir / "tap-data365"

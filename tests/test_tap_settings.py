@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile import SEARCH_PATH, SOURCES_PATH, HostileServer, Reply, hits
 from tap_harness import API_KEY, clean_env, run_tap
 
 from data365_emulator import Emulator, EmulatorConfig
@@ -85,6 +86,45 @@ def test_unconnected_source_is_named(emulator: Emulator, tmp_path: Path) -> None
     assert result.returncode != 0
     assert "'instagram_location' is not connected" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_configured_source_the_account_lacks_stops_even_when_the_api_answers_for_it(
+    tmp_path: Path,
+) -> None:
+    """An API that answers 200 (an empty task list, no hits) for a sub-source the account does
+    not have: the sync must not pass over it silently."""
+    with HostileServer() as server:
+        server.serve_sources("tiktok_hashtag")
+        server.route("GET", f"{SOURCES_PATH}/twitter_keywords", Reply(body=[]))
+        server.route("POST", SEARCH_PATH, Reply(body=hits()))
+        config = {"api_key": API_KEY, "api_url": server.url}
+        result = run_tap(tmp_path, {**config, "sources": ["twitter_keywords", "tiktok_hashtag"]})
+        searched = [r for r in server.requests if r.method == "POST"]
+    assert result.returncode == 2, result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert "'twitter_keywords' is not connected" in error
+    assert "connected: tiktok_hashtag" in error
+    assert searched == []  # nothing read before the mistake is named
+    assert '"type":"RECORD"' not in result.stdout
+
+
+def test_a_sync_logs_one_line_per_sub_source_with_posts_and_none_for_empty_ones(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    result = run_tap(tmp_path, {"api_key": API_KEY, "api_url": emulator.url})
+    assert result.returncode == 0, result.stderr
+    info = [line for line in result.stderr.splitlines() if "| INFO" in line]
+    assert not [line for line in info if "Skipping parse of env var settings" in line]
+    assert not [line for line in info if "with bookmark value" in line]
+    per_source = [line for line in info if "post(s) emitted" in line]
+    assert len(per_source) == 1, info  # the module's emulator has posts in tiktok_hashtag only
+    assert "data365_tiktok_hashtag: 250 post(s) emitted" in per_source[0]
+    debug = run_tap(
+        tmp_path,
+        {"api_key": API_KEY, "api_url": emulator.url, "start_date": "2030-01-01T00:00:00Z"},
+        env=clean_env(TAP_DATA365_LOGLEVEL="DEBUG", LOGLEVEL="DEBUG"),
+    )
+    assert "with bookmark value" in debug.stderr  # still there for whoever asks for DEBUG
 
 
 def test_secrets_never_leave_the_process_even_at_debug_level(

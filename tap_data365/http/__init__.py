@@ -1,1 +1,2 @@
-"""Talking HTTP safely: the retry policy, bounded answers, secrets masked in output."""
+"""The one transport of the tap and setup: session, retry policy, error mapping, bounded
+answers, rate limiter, HTTP metrics (transport.py ties them together)."""

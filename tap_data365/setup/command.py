@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from tap_data365.config_files import load_config
 from tap_data365.errors import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -40,7 +41,6 @@ from tap_data365.setup.maintenance import cancel, remove, status
 from tap_data365.setup.plan import apply_plan, confirm_statuses, make_plan, wait_for
 from tap_data365.setup.progress import Progress
 from tap_data365.setup.report import SetupReport
-from tap_data365.setup.settings_files import load_config
 from tap_data365.setup.specs import TaskSpec, validate_tasks
 
 

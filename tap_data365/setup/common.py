@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
+from tap_data365 import stderr_mask
+from tap_data365.config_files import load_config
 from tap_data365.errors import EXIT_INVALID, Data365Error
-from tap_data365.http import masking
 from tap_data365.setup.control_api import Data365Api
-from tap_data365.setup.settings_files import load_config
 from tap_data365.setup.specs import TaskValidationError
 
 #: Exit codes (also in docs/setup-command.md).
@@ -26,7 +26,7 @@ class Output:
 
     @staticmethod
     def mask(text: str) -> str:
-        return masking.mask(text)  # the secrets load_config registered
+        return stderr_mask.mask(text)  # the secrets load_config registered
 
     def out(self, text: str) -> None:
         click.echo(self.mask(text))

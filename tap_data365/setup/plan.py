@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_data365 import normalize
-from tap_data365.errors import Data365Error
+from tap_data365.errors import Data365Error, RetryUnsafeError
 from tap_data365.http.retry import backoff_waits
-from tap_data365.setup.control_api import Data365Api, RetryUnsafeError
+from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.specs import Key, TaskSpec, server_key
 
 # ---------------------------------------------------------------------------- plan

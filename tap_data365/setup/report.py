@@ -20,7 +20,8 @@ class SetupReport:
     """Everything a run did, in the order it happened; rendered once at the end."""
 
     dry_run: bool = False
-    token: str = "not set"  # noqa: S105  (what happened to the token, never the token)
+    #: What happened to the token, never the token; unset, the report says why.
+    token: str = "not registered (setting data365_token is not set)"  # noqa: S105
     tasks: list[PlannedTask] = field(default_factory=list)
     wait: WaitResult | None = None
     timed_out: bool = False

@@ -1,9 +1,11 @@
-"""Settings for ``tap-data365 setup``: ``--config FILE|ENV`` (repeatable), merged left to right.
+"""Reading the settings: ``--config FILE|ENV`` (repeatable), merged left to right.
 
-``ENV`` reads ``TAP_DATA365_<SETTING>`` variables the way the SDK does (arrays and objects
-as JSON, integers and numbers converted), which is what Meltano exports to a plugin
-command. The setup command does not build the Tap object: it needs only the settings, and
-it must fail on bad settings before anything, including stream discovery, runs.
+Read by every sync (``cli.precheck``, before the SDK reads them, so that a bad file is one
+line) and by ``tap-data365 setup`` (``load_config``: defaults applied, every setting checked).
+``ENV`` reads ``TAP_DATA365_<SETTING>`` variables the way the SDK does (arrays and objects as
+JSON, integers and numbers converted), which is what Meltano exports to a plugin command.
+The setup command does not build the Tap object: it needs only the settings, and it must fail
+on bad settings before anything, including stream discovery, runs.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from tap_data365 import stderr_mask
 from tap_data365.errors import ConfigError
-from tap_data365.http import masking
 from tap_data365.settings import CONFIG_SCHEMA, check_settings, settings_warnings
 
 ENV_PREFIX = "TAP_DATA365_"
@@ -54,7 +56,7 @@ def read_configs(
             else (file_config(Path(source)))
         )
         merged.update(part)
-    masking.register(*(merged.get(name) for name in SECRET_SETTINGS))
+    stderr_mask.register(*(merged.get(name) for name in SECRET_SETTINGS))
     return merged
 
 
