@@ -19,7 +19,7 @@ from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH
 from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
 from tap_data365.http.ratelimit import AdaptiveLimiter
-from tap_data365.search_results.boundary import MAX_SEEN
+from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS
 from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
@@ -188,7 +188,11 @@ class SearchResultsStream(_PerSourceStream):
         checkpoint = SourceCheckpoint(
             self.get_context_state(context),
             lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
+            discovery_lookback=dt.timedelta(
+                minutes=int(self.config.get("discovery_lookback_minutes", 10))
+            ),
             now=now,
+            zone_limit=self._zone_limit,
         )
         base_query = str(self.config.get("search_query") or "*")
         odd = OddHits()
@@ -268,12 +272,19 @@ class SearchResultsStream(_PerSourceStream):
         )
         if counts.zone_overflow:
             self.logger.warning(
-                "search_results %s: %d posts more than the %d remembered share the boundary "
-                "zone (lookback_minutes); the next sync may emit those again",
+                "search_results %s: the boundary zone holds %d posts more than "
+                "boundary_zone_max_posts (%d); those found earliest are forgotten, so the next "
+                "sync emits them again if it reads them again (same data_source + id: an "
+                "upserting target keeps one row); raise boundary_zone_max_posts (~11 bytes "
+                "of state per post) or lower discovery_lookback_minutes / lookback_minutes",
                 index,
                 counts.zone_overflow,
-                MAX_SEEN,
+                self._zone_limit,
             )
+
+    @property
+    def _zone_limit(self) -> int:
+        return int(self.config.get("boundary_zone_max_posts", DEFAULT_MAX_POSTS))
 
     def _page_fetcher(self, index: str, odd: OddHits) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:

@@ -4,11 +4,14 @@ A source's state partition holds, besides the SDK's ``replication_key``/``replic
 (the doc_date bookmark B, newest ``doc_date`` delivered by the doc_date sweep):
 
 - ``found_mark`` (F): the newest ``content.found`` (discovery date) of any post delivered.
-  The next sync sweeps ``content.found >= F - lookback`` over ``doc_date < B - lookback``,
-  which is where posts collected late (task re-runs, posts without a task) land.
-- ``seen``: the boundary zone (boundary.py): delivered posts with ``doc_date >= B -
-  lookback`` or ``found >= F - lookback`` — exactly what the next sync reads again — so a
-  re-read post is skipped, not re-emitted. At most ``MAX_SEEN`` entries.
+  The next sync sweeps ``content.found >= F - discovery lookback`` over ``doc_date < B``,
+  which is where posts collected late (task re-runs, posts without a task) and posts indexed
+  out of order land; its ``doc_date`` sweep then starts at B. Without a discovery sweep (the
+  fallback) the ``doc_date`` sweep starts at ``B - lookback`` instead: the doc_date lookback
+  is then the only guard for posts indexed out of order.
+- ``zone``: the boundary zone (boundary.py): delivered posts with ``doc_date >= B -
+  lookback`` or ``found >= F - discovery lookback`` — everything the next sync may read
+  again, whichever sweeps it runs — so a re-read post is skipped, not re-emitted.
 - ``tasks_seen``: ``{task id: updated_at}`` of finished tasks whose posts are covered, for
   the fallback when the server cannot filter on ``content.found``: a task finished since is
   read again over its date range, emitting only posts found since ``catchup_found_from``.
@@ -25,7 +28,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_data365.normalize import format_timestamp, is_done, parse_timestamp
-from tap_data365.search_results.boundary import BoundaryZone, Bounds
+from tap_data365.search_results.boundary import (
+    DEFAULT_MAX_POSTS,
+    BoundaryZone,
+    Bounds,
+    load_legacy,
+)
 from tap_data365.search_results.windows import (
     DOC_DATE,
     FOUND,
@@ -43,7 +51,9 @@ TASKS_SEEN = "tasks_seen"
 CATCHUP = "catchup"
 CATCHUP_FOUND_FROM = "catchup_found_from"
 FOUND_MARK = "found_mark"
-SEEN = "seen"
+ZONE = "zone"
+#: The zone as tap versions before 0.3 stored it (read once, then replaced by ``zone``).
+LEGACY_SEEN = "seen"
 #: Task dates carry no time zone; widen a task's range so no zone reading loses a post.
 TASK_RANGE_MARGIN = dt.timedelta(days=1)
 
@@ -66,7 +76,8 @@ class Counts:
     emitted: int = 0
     skipped_seen: int = 0
     skipped_old: int = 0
-    #: Boundary-zone posts beyond MAX_SEEN at the end of the sync (re-emitted if read again).
+    #: Boundary-zone posts beyond its ceiling at the end of the sync (forgotten: re-emitted
+    #: if read again).
     zone_overflow: int = 0
 
 
@@ -74,12 +85,24 @@ class SourceCheckpoint:
     """A view over one source's state partition (the SDK writes the dict out as STATE)."""
 
     def __init__(
-        self, state: MutableMapping[str, Any], *, lookback: dt.timedelta, now: dt.datetime
+        self,
+        state: MutableMapping[str, Any],
+        *,
+        lookback: dt.timedelta,
+        now: dt.datetime,
+        discovery_lookback: dt.timedelta | None = None,
+        zone_limit: int = DEFAULT_MAX_POSTS,
     ) -> None:
         self._state = state
+        #: Before the bookmark, for posts indexed out of order (when no discovery sweep runs).
         self._lookback = lookback
+        #: Before the found mark, for the index delay after ``content.found``.
+        self._discovery_lookback = lookback if discovery_lookback is None else discovery_lookback
         self._now = now
-        self.zone = BoundaryZone(state.get(SEEN), self._zone_bounds())
+        stored = state.get(ZONE)
+        if stored is None:
+            stored = load_legacy(state.get(LEGACY_SEEN))
+        self.zone = BoundaryZone(stored, self._zone_bounds(), zone_limit)
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
@@ -116,20 +139,21 @@ class SourceCheckpoint:
         ``found_filter``: the server was just verified to filter on ``content.found``.
         """
         lower_bound = floor if start is None else start
-        bookmark = self.bookmark
-        main_start = lower_bound
-        if bookmark is not None:
-            main_start = max(lower_bound - self._lookback, floor)
-        split = main_start if end is None else min(main_start, end)
         found_sweep = found_doc_range = None
         found_from = self._state.get(CATCHUP_FOUND_FROM)
         # A catch-up left without its filter (state of an older version) is read as it was.
         use_found = found_filter and self.wants_found_sweep()
         use_found = use_found and not (self.catchup and found_from is None)
+        main_start = lower_bound
+        if self.bookmark is not None and not use_found:
+            # Without a discovery sweep, posts indexed out of order (dated before the
+            # bookmark, searchable after it moved) are only caught by re-reading before it.
+            main_start = max(lower_bound - self._lookback, floor)
+        split = main_start if end is None else min(main_start, end)
         if use_found:
             mark = self.found_mark
             assert mark is not None  # wants_found_sweep
-            sweep_from = mark - self._lookback
+            sweep_from = mark - self._discovery_lookback
             if self.catchup:
                 # An interrupted fallback's ranges: the found sweep covers what they would
                 # still emit (posts found since their filter), so the sweeps never overlap.
@@ -176,7 +200,7 @@ class SourceCheckpoint:
             # so a resumed catch-up filters exactly as the interrupted one did.
             mark = self.found_mark
             if mark is not None:
-                self._state[CATCHUP_FOUND_FROM] = format_timestamp(mark - self._lookback)
+                self._state[CATCHUP_FOUND_FROM] = format_timestamp(mark - self._discovery_lookback)
         self._set_catchup(catchup)
         return catchup
 
@@ -251,10 +275,15 @@ class SourceCheckpoint:
         bookmark, mark = self.bookmark, self.found_mark
         if bookmark is None or mark is None:
             return None
-        return format_timestamp(bookmark - self._lookback), format_timestamp(mark - self._lookback)
+        # The doc_date bound is the fallback's: the next sync may have to fall back.
+        return (
+            format_timestamp(bookmark - self._lookback),
+            format_timestamp(mark - self._discovery_lookback),
+        )
 
     def _store_seen(self, *, final: bool = False) -> None:
-        self._state[SEEN] = self.zone.store(self._zone_bounds(), final=final)
+        self._state[ZONE] = self.zone.store(self._zone_bounds(), final=final)
+        self._state.pop(LEGACY_SEEN, None)
         self.counts.zone_overflow = self.zone.overflow
 
     def _set_catchup(self, windows: list[Window]) -> None:

@@ -7,6 +7,8 @@ may hold and how each value is checked; a new state key is one more entry there.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 
 from tap_data365.errors import ConfigError
 from tap_data365.normalize import parse_timestamp
+from tap_data365.search_results.boundary import DIGEST
 
 Check = Callable[[Any], str | None]
 
@@ -60,6 +63,27 @@ def _seen(value: Any) -> str | None:
     return None
 
 
+def _zone(value: Any) -> str | None:
+    shape = "must be a list of [doc_date end, found end, base64 id hashes] groups"
+    if not isinstance(value, list):
+        return shape
+    for group in value:
+        if not (
+            isinstance(group, list)
+            and len(group) == 3
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in group[:2])
+            and isinstance(group[2], str)
+        ):
+            return shape
+        try:
+            raw = base64.b64decode(group[2], validate=True)
+        except (binascii.Error, ValueError):
+            return f"{shape}: {group[2][:20]!r}… is not base64"
+        if len(raw) % DIGEST:
+            return f"{shape}: a group's hashes are not whole {DIGEST}-byte digests"
+    return None
+
+
 def _string(value: Any) -> str | None:
     return None if value is None or isinstance(value, str) else "must be a string"
 
@@ -74,6 +98,7 @@ PARTITION_KEYS: dict[str, Check] = {
     "catchup_found_from": _timestamp,
     "found_mark": _timestamp,
     "seen": _seen,
+    "zone": _zone,
 }
 
 
