@@ -23,8 +23,9 @@ from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS
 from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
+from tap_data365.search_results.ranges import Record, Window
 from tap_data365.search_results.sizing import Counter, WindowSizer
-from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader
+from tap_data365.search_results.windows import PageFetcher, WindowReader
 from tap_data365.settings import configured_sources
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.

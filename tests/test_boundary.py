@@ -12,8 +12,8 @@ from typing import Any
 from tap_data365.normalize import format_timestamp
 from tap_data365.search_results.boundary import zone_size
 from tap_data365.search_results.checkpoints import SourceCheckpoint
+from tap_data365.search_results.ranges import Window
 from tap_data365.search_results.state_check import check_state
-from tap_data365.search_results.windows import Window
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)

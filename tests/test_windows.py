@@ -14,8 +14,9 @@ from tap_harness import API_KEY
 from tap_data365.emulator import Emulator, EmulatorConfig
 from tap_data365.search_results.boundary import zone_size
 from tap_data365.search_results.checkpoints import Plan, SourceCheckpoint
+from tap_data365.search_results.ranges import Window, combine_query, merge_ranges
 from tap_data365.search_results.sizing import WindowSizer
-from tap_data365.search_results.windows import Window, WindowReader, combine_query, merge_ranges
+from tap_data365.search_results.windows import WindowReader
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)

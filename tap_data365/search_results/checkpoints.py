@@ -34,15 +34,15 @@ from tap_data365.search_results.boundary import (
     Bounds,
     load_legacy,
 )
-from tap_data365.search_results.windows import (
+from tap_data365.search_results.ranges import (
     DOC_DATE,
     FOUND,
-    CompletedWindow,
     Record,
     Window,
     merge_ranges,
     record_date,
 )
+from tap_data365.search_results.windows import CompletedWindow
 
 REPLICATION_KEY = DOC_DATE
 #: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).

@@ -102,8 +102,9 @@ def search_record(
 ) -> dict[str, Any]:
     """A search document → the ``search_results`` record, changed as little as possible.
 
-    Only ``doc_date`` is rewritten (to the fixed-width UTC format; ``content.published`` when
-    the API sends no ``doc_date``); ``data_source`` and a string ``id`` are guaranteed
+    Only ``doc_date`` and ``content.found`` are rewritten (to the fixed-width UTC format,
+    as the schema's conformance would; ``doc_date`` from ``content.published`` when the API
+    sends none); ``data_source`` and a string ``id`` are guaranteed
     (see OddHits for posts without either). Every other field is kept as sent.
     """
     odd = odd or OddHits()
@@ -126,6 +127,23 @@ def search_record(
     else:
         if raw_date is None:
             odd.note("bad_date", document["id"])
+    _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
     return document
+
+
+def _normalize_found(document: dict[str, Any]) -> None:
+    """``content.found`` in the fixed-width format, once: the windows, the checkpoint and the
+    schema's conformance then read it as it is. An unreadable value stays as sent (the
+    conformance keeps it in ``extra_fields``)."""
+    content = document.get("content")
+    if type(content) is not dict:
+        return
+    found = content.get("found")
+    if found is None or isinstance(found, bool | dict | list):
+        return  # what the conformance refuses too
+    try:
+        content["found"] = normalize_timestamp(found)
+    except (ValueError, OverflowError, OSError):
+        return
