@@ -44,10 +44,14 @@ SCHEMAS = SchemaDirectory(_schema_dir())
 
 
 class AccountSources:
-    """The account's connected sub-sources and their tasks, read once per run and shared."""
+    """The account's connected sub-sources and their tasks, read once per run and shared.
+
+    Requests go through the stream that asked first, so the SDK's metrics name it.
+    """
 
     def __init__(self, tap: Tap) -> None:
         self._tap = tap
+        self._tasks: dict[str, list[dict[str, Any]]] = {}
 
     @functools.cached_property
     def _client(self) -> Data365Stream:
@@ -74,14 +78,18 @@ class AccountSources:
             )
         return connected
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019
-    def tasks(self, source: str) -> list[dict[str, Any]]:
+    def tasks(self, source: str, asking: Data365Stream) -> list[dict[str, Any]]:
         """The source's tasks as records, with each open task's status read individually.
 
         The list's status lags behind the single-task status, so a task the list still
         shows as open is asked about directly (finished tasks are not asked again).
         """
-        body = self._client.request_json(
+        if source not in self._tasks:
+            self._tasks[source] = self._read_tasks(source, asking)
+        return self._tasks[source]
+
+    def _read_tasks(self, source: str, client: Data365Stream) -> list[dict[str, Any]]:
+        body = client.request_json(
             "GET", f"{PROVIDER_PATH}/{source}", what=f"listing tasks of source {source}"
         )
         records = []
@@ -91,7 +99,7 @@ class AccountSources:
             status = record["status"]
             if record["id"] and not (normalize.is_done(status) or normalize.is_failed(status)):
                 single = normalize.task_object(
-                    self._client.request_json(
+                    client.request_json(
                         "GET",
                         f"{PROVIDER_PATH}/{source}/{record['id']}",
                         what=f"reading task {record['id']} of source {source}",
@@ -150,7 +158,7 @@ class TasksStream(_PerSourceStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         assert context is not None
-        yield from self.account.tasks(context["source"])
+        yield from self.account.tasks(context["source"], self)
 
 
 class SearchResultsStream(_PerSourceStream):
@@ -167,7 +175,13 @@ class SearchResultsStream(_PerSourceStream):
 
     @override
     def context_for(self, source: str) -> dict[str, str]:
-        return {self.context_key: normalize.SEARCH_INDEX_PREFIX + source}
+        index = normalize.SEARCH_INDEX_PREFIX + source
+        self._source_of[index] = source  # the partition's index → the sub-source it reads
+        return {self.context_key: index}
+
+    @functools.cached_property
+    def _source_of(self) -> dict[str, str]:
+        return {}
 
     # Posts are JSON-native (strings, numbers, lists, objects): nothing to convert.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -202,7 +216,7 @@ class SearchResultsStream(_PerSourceStream):
             index, fetch_page, base_query, now
         )
         plan = checkpoint.plan(
-            self.account.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
+            self.account.tasks(self._source_of[index], self),
             start=self.get_starting_timestamp(context),
             floor=normalize.parse_timestamp(self.config.get("start_date")) or EPOCH,
             end=normalize.parse_timestamp(self.config.get("end_date")),
