@@ -20,12 +20,14 @@ from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
 from tap_data365.http.ratelimit import AdaptiveLimiter
 from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS
-from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
+from tap_data365.search_results.checkpoints import Counts, SourceCheckpoint
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
-from tap_data365.search_results.ranges import Record, Window
+from tap_data365.search_results.ranges import Record
 from tap_data365.search_results.sizing import Counter, WindowSizer
-from tap_data365.search_results.windows import PageFetcher, WindowReader
+from tap_data365.search_results.state import REPLICATION_KEY
+from tap_data365.search_results.sync import ReadOptions, SourceSync
+from tap_data365.search_results.windows import PageFetcher
 from tap_data365.settings import configured_sources
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
@@ -222,40 +224,17 @@ class SearchResultsStream(_PerSourceStream):
             end=normalize.parse_timestamp(self.config.get("end_date")),
             found_filter=found_filter,
         )
-        self._checkpoint()  # the plan is durable before anything is read
-        # The discovery sweep goes first: the found mark may only move past posts of the
-        # older doc_dates once they have been swept (see checkpoints.py).
-        sweeps: list[tuple[list[Window], Window | None, bool]] = []
-        if plan.found_sweep is not None:
-            sweeps.append(([plan.found_sweep], plan.found_doc_range, False))
-        if plan.catchup:
-            sweeps.append((plan.catchup, None, True))
-        if plan.main is not None:
-            sweeps.append(([plan.main], None, False))
+        options = ReadOptions(
+            base_query=base_query,
+            page_size=int(self.config.get("page_size", 100)),
+            concurrency=int(self.config.get("max_concurrency", 8)),
+            cut_at=now.replace(minute=0, second=0, microsecond=0),
+            describe=f"index {index}",
+        )
         sizer = WindowSizer(self._counter(index), self.logger.warning)
-        for windows, also, catchup in sweeps:
-            reader = WindowReader(
-                fetch_page,
-                base_query=base_query,
-                page_size=int(self.config.get("page_size", 100)),
-                concurrency=int(self.config.get("max_concurrency", 8)),
-                # Whole hours: the same split points (so the same queries) from run to run,
-                # which lets the server reuse what it cached for them.
-                now=now.replace(minute=0, second=0, microsecond=0),
-                describe=f"index {index}",
-                also=also,
-                sizer=sizer,
-            )
-            for completed in reader.read(windows):
-                # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
-                for part, records in chunks(completed):
-                    for record in records:
-                        if checkpoint.accept(record, catchup=catchup):
-                            yield record
-                    checkpoint.window_done(part, catchup=catchup)
-                    self._checkpoint()
-        checkpoint.finish()
-        self._checkpoint()
+        yield from SourceSync(checkpoint, fetch_page, sizer, options, self._checkpoint).records(
+            plan
+        )
         self._report(index, checkpoint.counts)
         for warning in odd.warnings(index):
             self.logger.warning(warning)
