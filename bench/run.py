@@ -11,7 +11,8 @@ same machine load; only ratios and counts are meant to be compared between machi
 Figures (``--only`` picks some):
   requests  search requests the tap makes / the minimum (posts // 100 + 1); its Count API
             requests (sizing.py) are shown beside, and in a second ratio
-  wall0     wall time, no latency: tap / pager (``--runs`` alternating runs)
+  wall0     wall time, no latency: tap / pager (``--runs`` alternating runs), and the CPU
+            time (user + system) of the same runs: tap / pager
   wall100   wall time, 100 ms per request: tap / pager (``--slow-runs``)
   throttled wall time behind a server that serves one request at a time (429 with
             ``Retry-After: 1`` beyond it), 50 ms per request: tap / pager, and the share of
@@ -80,8 +81,9 @@ class Emulator:
         self.process.wait()
 
 
-def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child process; a failure stops the bench."""
+def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (user + system, all its threads) of one
+    child process; a failure stops the bench."""
     # stderr to a file, not a pipe: a pipe read only at the end would fill up and block
     # the child on its log lines.
     with Path(stdout_path).open("wb") as sink, tempfile.TemporaryFile() as errors:
@@ -93,7 +95,7 @@ def timed(command: list[str], stdout_path: str = os.devnull) -> tuple[float, int
             errors.seek(0)
             tail = errors.read().decode(errors="replace")[-2000:]
             raise SystemExit(f"command failed: {command}\n{tail}")
-    return elapsed, usage.ru_maxrss
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
 
 
 def tap_command(emu: Emulator, workdir: Path, **settings: Any) -> list[str]:
@@ -127,11 +129,13 @@ def alternate(
     """
     times: dict[str, list[float]] = {"tap": [], "pager": []}
     rss: dict[str, list[int]] = {"tap": [], "pager": []}
+    cpu: dict[str, list[float]] = {"tap": [], "pager": []}
     for _ in range(runs):
         for name, command in (("tap", tap), ("pager", pager)):
-            seconds, peak = timed(command)
+            seconds, peak, used = timed(command)
             times[name].append(seconds)
             rss[name].append(peak)
+            cpu[name].append(used)
             if after is not None:
                 after(name)
     tap_s, pager_s = statistics.median(times["tap"]), statistics.median(times["pager"])
@@ -143,6 +147,9 @@ def alternate(
         "pager_rss_mib": statistics.median(rss["pager"]) / 1024,
         "tap_runs": times["tap"],
         "pager_runs": times["pager"],
+        "tap_cpu_seconds": statistics.median(cpu["tap"]),
+        "pager_cpu_seconds": statistics.median(cpu["pager"]),
+        "cpu_ratio": statistics.median(cpu["tap"]) / statistics.median(cpu["pager"]),
     }
 
 
@@ -222,7 +229,7 @@ def fig_faults(scale: float, workdir: Path, runs: int) -> dict[str, Any]:
     flags = ("--fault-rate", "0.1", "--fault-kinds", "429,503,drop", "--retry-after", "0")
     with Emulator(scale, *flags) as emu:
         out = workdir / "faults.jsonl"
-        seconds, _ = timed(tap_command(emu, workdir, max_retries=10), str(out))
+        seconds, _, _ = timed(tap_command(emu, workdir, max_retries=10), str(out))
     _, distinct, _, _ = posts_in(out)
     return {"posts": distinct, "seconds": seconds, "posts_per_second": distinct / seconds}
 
@@ -237,8 +244,13 @@ def report(name: str, r: dict[str, Any]) -> str:
     if name in {"wall0", "wall100"}:
         label = "no latency" if r["latency_ms"] == 0 else f"{r['latency_ms']} ms per request"
         goal = "<= 1.25x" if r["latency_ms"] == 0 else "<= 0.25x"
-        return (f"| wall, {label} | {r['tap_seconds']:.2f} s | {r['pager_seconds']:.2f} s | "
+        line = (f"| wall, {label} | {r['tap_seconds']:.2f} s | {r['pager_seconds']:.2f} s | "
                 f"**{r['ratio']:.2f}x** | {goal} |")  # fmt: skip
+        if r["latency_ms"] == 0:
+            line += (f"\n| CPU (user + system), no latency | {r['tap_cpu_seconds']:.2f} s | "
+                     f"{r['pager_cpu_seconds']:.2f} s | **{r['cpu_ratio']:.2f}x** | "
+                     "<= 1.25x |")  # fmt: skip
+        return line
     if name == "throttled":
         return (f"| wall behind a one-in-flight server, 50 ms | {r['tap_seconds']:.2f} s, "
                 f"{r['refused']}/{r['tap_requests']} = **{100 * r['refused_share']:.1f} %** "

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from data365_emulator import Emulator, EmulatorConfig
+from tap_data365.search_results.boundary import zone_size
 
 API_KEY = "bench-key"
 SOURCE = "twitter_keywords"
@@ -79,7 +80,7 @@ def run_sync(emu: Emulator, workdir: Path, state: dict[str, Any] | None,
     partition = next(p for p in partitions if p["context"] == {"data_source": INDEX})
     searches = sum(1 for r in emu.requests if r.path.startswith("/api/search"))
     result = Sync(scenario, new_posts, emitted, searches, states, widest,
-                  len(json.dumps(partition)), len(partition.get("seen", {})),
+                  len(json.dumps(partition)), zone_size(partition.get("zone")),
                   "does not filter" in done.stderr)  # fmt: skip
     return result, final
 

@@ -106,9 +106,32 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.IntegerType,
         default=60,
         title="Lookback (minutes)",
-        description="Each incremental sync re-reads this many minutes before the bookmark and "
-        "before the newest discovery date, for posts indexed late; posts already delivered "
-        "are skipped, not emitted again.",
+        description="Without a working discovery sweep (the fallback when the API does not filter "
+        "on content.found), each incremental sync re-reads this many minutes of "
+        "doc_date before the bookmark, for posts indexed out of order; with one, "
+        "those posts come through the discovery sweep and the doc_date sweep starts "
+        "at the bookmark. Posts already delivered are skipped, not emitted again.",
+    ),
+    th.Property(
+        "discovery_lookback_minutes",
+        th.IntegerType,
+        default=10,
+        title="Discovery lookback (minutes)",
+        description="Each incremental sync's discovery sweep re-reads the posts found "
+        "(content.found) this many minutes before the newest discovery date "
+        "delivered, for the indexing delay between a post's discovery and the moment "
+        "it becomes searchable. Posts already delivered are skipped, not emitted "
+        "again.",
+    ),
+    th.Property(
+        "boundary_zone_max_posts",
+        th.IntegerType,
+        default=50_000,
+        title="Boundary zone ceiling (posts)",
+        description="The most posts a sub-source's state remembers as delivered in the boundary "
+        "zone (what the next sync reads again; ~11 bytes of state each). Beyond it "
+        "the posts that leave the zone soonest are forgotten with one warning, and "
+        "are emitted again if read again (never lost).",
     ),
     th.Property(
         "max_concurrency",
@@ -168,6 +191,8 @@ SDK_SETTINGS = (
 _INTEGER_RANGES = {
     "page_size": (1, MAX_PAGE_SIZE),
     "lookback_minutes": (0, 60 * 24 * 366),
+    "discovery_lookback_minutes": (0, 60 * 24 * 366),
+    "boundary_zone_max_posts": (0, 5_000_000),
     "max_concurrency": (1, 16),
     "max_retries": (0, 20),
 }

@@ -20,12 +20,15 @@ from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH, source
 from tap_data365.client import Data365Stream
 from tap_data365.errors import ConfigError
 from tap_data365.http.transport import Transport
-from tap_data365.search_results.boundary import MAX_SEEN
-from tap_data365.search_results.checkpoints import REPLICATION_KEY, Counts, SourceCheckpoint, chunks
+from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS
+from tap_data365.search_results.checkpoints import Counts, SourceCheckpoint
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
+from tap_data365.search_results.ranges import Record
 from tap_data365.search_results.sizing import Counter, WindowSizer
-from tap_data365.search_results.windows import PageFetcher, Record, Window, WindowReader
+from tap_data365.search_results.state import REPLICATION_KEY
+from tap_data365.search_results.sync import ReadOptions, SourceSync
+from tap_data365.search_results.windows import PageFetcher
 from tap_data365.settings import check_connected, configured_sources
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
@@ -44,10 +47,14 @@ SCHEMAS = SchemaDirectory(_schema_dir())
 
 
 class AccountSources:
-    """The account's connected sub-sources and their tasks, read once per run and shared."""
+    """The account's connected sub-sources and their tasks, read once per run and shared.
+
+    Requests go through the stream that asked first, so the SDK's metrics name it.
+    """
 
     def __init__(self, tap: Tap) -> None:
         self._tap = tap
+        self._tasks: dict[str, list[dict[str, Any]]] = {}
 
     @functools.cached_property
     def _client(self) -> Data365Stream:
@@ -75,14 +82,18 @@ class AccountSources:
             )
         return connected
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019
-    def tasks(self, source: str) -> list[dict[str, Any]]:
+    def tasks(self, source: str, asking: Data365Stream) -> list[dict[str, Any]]:
         """The source's tasks as records, with each open task's status read individually.
 
         The list's status lags behind the single-task status, so a task the list still
         shows as open is asked about directly (finished tasks are not asked again).
         """
-        body = self._client.request_json(
+        if source not in self._tasks:
+            self._tasks[source] = self._read_tasks(source, asking)
+        return self._tasks[source]
+
+    def _read_tasks(self, source: str, client: Data365Stream) -> list[dict[str, Any]]:
+        body = client.request_json(
             "GET", source_path(source), what=f"listing tasks of source {source}"
         )
         records = []
@@ -92,7 +103,7 @@ class AccountSources:
             status = record["status"]
             if record["id"] and not (normalize.is_done(status) or normalize.is_failed(status)):
                 single = normalize.task_object(
-                    self._client.request_json(
+                    client.request_json(
                         "GET",
                         task_path(source, record["id"]),
                         what=f"reading task {record['id']} of source {source}",
@@ -151,7 +162,7 @@ class TasksStream(_PerSourceStream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         assert context is not None
-        yield from self.account.tasks(context["source"])
+        yield from self.account.tasks(context["source"], self)
 
 
 class SearchResultsStream(_PerSourceStream):
@@ -168,7 +179,13 @@ class SearchResultsStream(_PerSourceStream):
 
     @override
     def context_for(self, source: str) -> dict[str, str]:
-        return {self.context_key: normalize.SEARCH_INDEX_PREFIX + source}
+        index = normalize.SEARCH_INDEX_PREFIX + source
+        self._source_of[index] = source  # the partition's index → the sub-source it reads
+        return {self.context_key: index}
+
+    @functools.cached_property
+    def _source_of(self) -> dict[str, str]:
+        return {}
 
     # Posts are JSON-native (strings, numbers, lists, objects): nothing to convert.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -190,7 +207,11 @@ class SearchResultsStream(_PerSourceStream):
         checkpoint = SourceCheckpoint(
             self.get_context_state(context),
             lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
+            discovery_lookback=dt.timedelta(
+                minutes=int(self.config.get("discovery_lookback_minutes", 10))
+            ),
             now=now,
+            zone_limit=self._zone_limit,
         )
         base_query = str(self.config.get("search_query") or "*")
         odd = OddHits()
@@ -199,46 +220,23 @@ class SearchResultsStream(_PerSourceStream):
             index, fetch_page, base_query, now
         )
         plan = checkpoint.plan(
-            self.account.tasks(index.removeprefix(normalize.SEARCH_INDEX_PREFIX)),
+            self.account.tasks(self._source_of[index], self),
             start=self.get_starting_timestamp(context),
             floor=normalize.parse_timestamp(self.config.get("start_date")) or EPOCH,
             end=normalize.parse_timestamp(self.config.get("end_date")),
             found_filter=found_filter,
         )
-        self._checkpoint()  # the plan is durable before anything is read
-        # The discovery sweep goes first: the found mark may only move past posts of the
-        # older doc_dates once they have been swept (see checkpoints.py).
-        sweeps: list[tuple[list[Window], Window | None, bool]] = []
-        if plan.found_sweep is not None:
-            sweeps.append(([plan.found_sweep], plan.found_doc_range, False))
-        if plan.catchup:
-            sweeps.append((plan.catchup, None, True))
-        if plan.main is not None:
-            sweeps.append(([plan.main], None, False))
+        options = ReadOptions(
+            base_query=base_query,
+            page_size=int(self.config.get("page_size", 100)),
+            concurrency=int(self.config.get("max_concurrency", 8)),
+            cut_at=now.replace(minute=0, second=0, microsecond=0),
+            describe=f"index {index}",
+        )
         sizer = WindowSizer(self._counter(index), self.logger.warning)
-        for windows, also, catchup in sweeps:
-            reader = WindowReader(
-                fetch_page,
-                base_query=base_query,
-                page_size=int(self.config.get("page_size", 100)),
-                concurrency=int(self.config.get("max_concurrency", 8)),
-                # Whole hours: the same split points (so the same queries) from run to run,
-                # which lets the server reuse what it cached for them.
-                now=now.replace(minute=0, second=0, microsecond=0),
-                describe=f"index {index}",
-                also=also,
-                sizer=sizer,
-            )
-            for completed in reader.read(windows):
-                # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
-                for part, records in chunks(completed):
-                    for record in records:
-                        if checkpoint.accept(record, catchup=catchup):
-                            yield record
-                    checkpoint.window_done(part, catchup=catchup)
-                    self._checkpoint()
-        checkpoint.finish()
-        self._checkpoint()
+        yield from SourceSync(checkpoint, fetch_page, sizer, options, self._checkpoint).records(
+            plan
+        )
         self._report(index, checkpoint.counts)
         for warning in odd.warnings(index):
             self.logger.warning(warning)
@@ -273,12 +271,19 @@ class SearchResultsStream(_PerSourceStream):
         )
         if counts.zone_overflow:
             self.logger.warning(
-                "search_results %s: %d posts more than the %d remembered share the boundary "
-                "zone (lookback_minutes); the next sync may emit those again",
+                "search_results %s: the boundary zone holds %d posts more than "
+                "boundary_zone_max_posts (%d); those found earliest are forgotten, so the next "
+                "sync emits them again if it reads them again (same data_source + id: an "
+                "upserting target keeps one row); raise boundary_zone_max_posts (~11 bytes "
+                "of state per post) or lower discovery_lookback_minutes / lookback_minutes",
                 index,
                 counts.zone_overflow,
-                MAX_SEEN,
+                self._zone_limit,
             )
+
+    @property
+    def _zone_limit(self) -> int:
+        return int(self.config.get("boundary_zone_max_posts", DEFAULT_MAX_POSTS))
 
     def _page_fetcher(self, index: str, odd: OddHits) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:

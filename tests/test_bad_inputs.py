@@ -92,6 +92,8 @@ BAD_STATES = [
     pytest.param(_bookmark(tasks_seen=["t1"]), "tasks_seen", id="tasks-seen-list"),
     pytest.param(_bookmark(found_mark="whenever"), "found_mark", id="found-mark-unreadable"),
     pytest.param(_bookmark(seen={"ab12": "2024"}), "seen", id="seen-not-pairs"),
+    pytest.param(_bookmark(zone={"a": 1}), "zone", id="zone-not-groups"),
+    pytest.param(_bookmark(zone=[[0, 0, "not base64!"]]), "zone", id="zone-not-base64"),
     pytest.param(
         _bookmark(catchup_found_from=17), "catchup_found_from", id="catchup-found-from-number"
     ),

@@ -158,6 +158,26 @@ def test_unreadable_doc_dates_are_delivered_with_the_raw_value(
     assert "odd-0" in warnings[0]
 
 
+def test_null_or_missing_doc_dates_get_the_same_warning(
+    server: HostileServer, tmp_path: Path
+) -> None:
+    server.serve_sources(SOURCE)
+    missing = _post(3, id="missing")
+    del missing["doc_date"]  # and no content.published to fall back on
+    documents = [_post(1, id="good"), {**_post(2, id="null"), "doc_date": None}, missing]
+    server.route("POST", SEARCH_PATH, Reply(body=hits(*documents)))
+    done = run(tmp_path, settings(server))
+    assert done.returncode == 0, done.stderr
+    delivered = {record["id"]: record for record in records(done.stdout)}
+    assert set(delivered) == {"good", "null", "missing"}
+    assert delivered["null"]["doc_date"] is None
+    assert delivered["missing"]["doc_date"] is None
+    warnings = [line for line in done.stderr.splitlines() if "cannot be read" in line]
+    assert len(warnings) == 1
+    assert "2 post(s)" in warnings[0]
+    assert "missing, null or cannot be read" in warnings[0]
+
+
 # ---------------------------------------------------------------------------- hangs (items 6, 7)
 
 

@@ -17,6 +17,7 @@ import pytest
 from tap_harness import API_KEY, TAP, SyncResult, clean_env, run_tap, write_json
 
 from data365_emulator import Emulator, EmulatorConfig
+from tap_data365.search_results.boundary import zone_size
 
 BIG = "twitter_keywords"
 BIG_INDEX = "data365_twitter_keywords"
@@ -90,7 +91,7 @@ def test_repeating_task_reruns_cost_only_the_new_posts(emu: Emulator, tmp_path: 
         known |= new
         state = result.final_state
     # State: the task list, the marks and the boundary zone (the 90 posts found this hour).
-    assert len(partition(state)["seen"]) <= 3 * emu.config.rerun_posts + 20
+    assert zone_size(partition(state)["zone"]) <= 3 * emu.config.rerun_posts + 20
     assert len(json.dumps(partition(state))) < 6_000
 
 
@@ -286,7 +287,7 @@ def test_a_state_from_before_the_found_mark_migrates_in_one_sync(
     task_id = repeating_task(emu)
     first, _ = sync(emu, tmp_path, None, "first")
     old = json.loads(json.dumps(first.final_state))
-    for key in ("found_mark", "seen"):
+    for key in ("found_mark", "zone"):
         partition(old).pop(key)  # what the previous version of the tap wrote
     added = rerun(emu, task_id)
     migrated, _ = sync(emu, tmp_path, old, "migrated")

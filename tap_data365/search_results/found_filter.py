@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from tap_data365.search_results.windows import FOUND, Record, Window, combine_query, record_date
+from tap_data365.search_results.ranges import FOUND, Record, Window, combine_query, record_date
 
 #: Posts compared between "the query" and "the query, found at any time".
 PROBE_SIZE = 10

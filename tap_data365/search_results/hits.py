@@ -5,8 +5,10 @@ possible. Posts without an ``id`` or with a ``doc_date`` nobody can read are nei
 dropped nor merged (nothing lost): a post without an id gets a stable one, made from its
 ``source.link`` when it has one (the same post gets the same id on every read) or else from
 a hash of the post; an unreadable ``doc_date`` becomes null with the value as sent kept in
-``doc_date_raw``. ``OddHits`` counts both so the sync warns once per index with the count
-and an example id, instead of once per post or not at all.
+``doc_date_raw``, and a null or missing one (without ``content.published``) stays null.
+``OddHits`` counts posts given an id, and posts left without a doc_date for any of those
+reasons, so the sync warns once per index and kind with the count and an example id,
+instead of once per post or not at all.
 """
 
 from __future__ import annotations
@@ -59,9 +61,9 @@ class OddHits:
         unreadable = self._counts.get("bad_date")
         if unreadable:
             lines.append(
-                f"{unreadable} post(s) of {index} have a doc_date that cannot be read; "
-                f"delivered with doc_date null and the value as sent in {RAW_DATE_FIELD} "
-                f"(e.g. id {self._examples['bad_date']})"
+                f"{unreadable} post(s) of {index} have a doc_date that is missing, null or "
+                f"cannot be read; delivered with doc_date null and any value sent kept in "
+                f"{RAW_DATE_FIELD} (e.g. id {self._examples['bad_date']})"
             )
         return lines
 
@@ -100,8 +102,9 @@ def search_record(
 ) -> dict[str, Any]:
     """A search document → the ``search_results`` record, changed as little as possible.
 
-    Only ``doc_date`` is rewritten (to the fixed-width UTC format; ``content.published`` when
-    the API sends no ``doc_date``); ``data_source`` and a string ``id`` are guaranteed
+    Only ``doc_date`` and ``content.found`` are rewritten (to the fixed-width UTC format,
+    as the schema's conformance would; ``doc_date`` from ``content.published`` when the API
+    sends none); ``data_source`` and a string ``id`` are guaranteed
     (see OddHits for posts without either). Every other field is kept as sent.
     """
     odd = odd or OddHits()
@@ -121,6 +124,26 @@ def search_record(
         document["doc_date"] = None
         document[RAW_DATE_FIELD] = raw_date
         odd.note("bad_date", document["id"])
+    else:
+        if raw_date is None:
+            odd.note("bad_date", document["id"])
+    _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
     return document
+
+
+def _normalize_found(document: dict[str, Any]) -> None:
+    """``content.found`` in the fixed-width format, once: the windows, the checkpoint and the
+    schema's conformance then read it as it is. An unreadable value stays as sent (the
+    conformance keeps it in ``extra_fields``)."""
+    content = document.get("content")
+    if type(content) is not dict:
+        return
+    found = content.get("found")
+    if found is None or isinstance(found, bool | dict | list):
+        return  # what the conformance refuses too
+    try:
+        content["found"] = normalize_timestamp(found)
+    except (ValueError, OverflowError, OSError):
+        return

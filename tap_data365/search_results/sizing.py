@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from tap_data365.errors import Data365Error
 from tap_data365.normalize import parse_timestamp
-from tap_data365.search_results.windows import Record, Window, record_date
+from tap_data365.search_results.ranges import Record, Window, record_date
 
 #: Posts aimed at per part when a window is cut (room for a sample's error below the
 #: 10,000 a window can hold).

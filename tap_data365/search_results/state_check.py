@@ -1,80 +1,19 @@
 """The ``--state`` file, checked before the sync starts: one line naming the key at fault.
 
 A state written by an older or newer tap, edited by hand or truncated must not end in a
-traceback halfway through a sync. ``PARTITION_KEYS`` lists what a search_results partition
-may hold and how each value is checked; a new state key is one more entry there.
+traceback halfway through a sync. What a partition may hold and how each value is checked
+is the partition's own type (state.py): a new state key is one more entry there.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from tap_data365.errors import ConfigError
-from tap_data365.normalize import parse_timestamp
-
-Check = Callable[[Any], str | None]
-
-
-def _timestamp(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return f"must be a date-time string, got {type(value).__name__}"
-    try:
-        parse_timestamp(value)
-    except ValueError:
-        return f"is not a readable date-time: {value[:40]!r}"
-    return None
-
-
-def _catchup(value: Any) -> str | None:
-    if not isinstance(value, list):
-        return f"must be a list of [start, end] pairs, got {type(value).__name__}"
-    for pair in value:
-        if not isinstance(pair, list) or len(pair) != 2:
-            return "must be a list of [start, end] pairs"
-        for moment in pair:
-            problem = _timestamp(moment) if moment is not None else "holds a null date"
-            if problem:
-                return problem
-    return None
-
-
-def _tasks_seen(value: Any) -> str | None:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        return "must be an object of task id → updated_at strings"
-    return None
-
-
-def _seen(value: Any) -> str | None:
-    if not isinstance(value, dict) or not all(
-        isinstance(v, list)
-        and len(v) == 2
-        and all(isinstance(n, int) and not isinstance(n, bool) for n in v)
-        for v in value.values()
-    ):
-        return "must be an object of id hash → [doc_date, found] epoch seconds"
-    return None
-
-
-def _string(value: Any) -> str | None:
-    return None if value is None or isinstance(value, str) else "must be a string"
-
-
-#: Keys of a search_results state partition and their checks; unknown keys pass through.
-PARTITION_KEYS: dict[str, Check] = {
-    "replication_key": _string,
-    "replication_key_value": _timestamp,
-    "starting_replication_value": _timestamp,
-    "catchup": _catchup,
-    "tasks_seen": _tasks_seen,
-    "catchup_found_from": _timestamp,
-    "found_mark": _timestamp,
-    "seen": _seen,
-}
+from tap_data365.search_results.state import PartitionState
 
 
 def read_state_file(path: Path) -> dict[str, Any]:
@@ -125,10 +64,5 @@ def _check_partition(place: str, part: Any) -> str | None:
     context = part.get("context", {})
     if not isinstance(context, Mapping):
         return f"{place}.context must be an object"
-    for key, check in PARTITION_KEYS.items():
-        if part.get(key) is None:
-            continue  # absent (or null): nothing stored yet
-        problem = check(part[key])
-        if problem:
-            return f"{place}.{key} {problem}"
-    return None
+    problem = PartitionState.problem(part)
+    return None if problem is None else f"{place}.{problem[0]} {problem[1]}"
