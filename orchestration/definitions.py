@@ -48,7 +48,9 @@ _UNFINISHED = [
 )
 def data365_all() -> None:
     tables = prepare_loader_tables()
-    plan, sub_sources = plan_partitions()
+    # After the tables step: Meltano migrates a new system database on its first command,
+    # and two first commands at once would race on it.
+    plan, sub_sources = plan_partitions(tables)
     synced = sub_sources.map(
         lambda name: sync_sub_source(plan=plan, sub_source=name, tables=tables)
     )

@@ -57,11 +57,12 @@ def _meltano_run(context: OpExecutionContext, suffix: str, env: dict[str, str], 
     meltano = _meltano()
     args = ["run", "--no-install", f"--state-id-suffix={suffix}", EXTRACTOR, loader]
     try:
-        meltano.run(args, env=env, label=suffix)
+        out = meltano.run(args, env=env, label=suffix)
     except MeltanoFailed as exc:
         raise Failure(description=str(exc), allow_retries=exc.transient) from None
     state_id = f"{meltano.environment or 'dev'}:{EXTRACTOR}-to-{loader}:{suffix}"
-    context.log.info(f"{suffix}: done, state id {state_id}")
+    loaded = ", ".join(f"{k}={v}" for k, v in sorted(out.loaded.items()))
+    context.log.info(f"{suffix}: done, state id {state_id}; records loaded: {loaded or 'none'}")
     return state_id
 
 
@@ -75,6 +76,7 @@ def prepare_loader_tables(context: OpExecutionContext, config: MeltanoConfig) ->
 
 
 @op(
+    ins={"tables": In(Nothing)},
     out={"plan": Out(Plan), "sub_sources": DynamicOut(str)},
     retry_policy=RETRY,
     description="The partitions: the `sources` setting, else every connected sub-source.",

@@ -9,10 +9,12 @@ partition tomorrow, and loading the definitions needs no network.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import fnmatch
 import json
 import re
+import shlex
 
 from orchestration.project import EXTRACTOR
 from orchestration.runner import Meltano
@@ -36,10 +38,12 @@ class Plan:
 
 
 def make_plan(meltano: Meltano) -> Plan:
-    config = json.loads(meltano.run(["config", "print", "--format=json", EXTRACTOR]))
-    extras = json.loads(meltano.run(["config", "print", "--extras", "--format=json", EXTRACTOR]))
-    rules = [str(r) for r in extras.get("_select") or []]
-    configured = config.get("sources")
+    # Two independent Meltano start-ups (seconds of CPU each): side by side.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        extras = pool.submit(meltano.run, ["config", "print", "--extras", "--format=json",
+                                           EXTRACTOR])  # fmt: skip
+        configured = pool.submit(configured_sub_sources, meltano).result()
+        rules = [str(r) for r in json.loads(extras.result().stdout).get("_select") or []]
     names = list(configured) if configured else connected_sub_sources(meltano)
     return Plan(
         sub_sources=checked_names(names),
@@ -48,12 +52,23 @@ def make_plan(meltano: Meltano) -> Plan:
     )
 
 
+def configured_sub_sources(meltano: Meltano) -> list[str]:
+    """The `sources` setting as Meltano resolves it. `--format=env`, not json: Meltano 4.4.1
+    cannot print a decimal setting (request_timeout ...) as JSON."""
+    out = meltano.run(["config", "print", "--format=env", EXTRACTOR]).stdout
+    for line in out.splitlines():
+        name, _, value = (shlex.split(line) or [""])[0].partition("=")
+        if name == "TAP_DATA365_SOURCES" and value:
+            return [str(s) for s in json.loads(value)]
+    return []
+
+
 def connected_sub_sources(meltano: Meltano) -> list[str]:
     """The tap's `sources` stream, read (not loaded) with every other stream deselected."""
     select = json.dumps([f"{ACCOUNT_STREAM}.*"])
     out = meltano.run(["invoke", EXTRACTOR], env={"TAP_DATA365__SELECT": select}, label="list")
     names = []
-    for line in out.splitlines():
+    for line in out.stdout.splitlines():
         message = json.loads(line) if line.startswith("{") else {}
         if message.get("type") == "RECORD" and message.get("stream") == ACCOUNT_STREAM:
             names.append(str(message["record"]["name"]))

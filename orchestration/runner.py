@@ -13,7 +13,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +32,8 @@ PLUGIN_DIRS = (
 #: The tap's own one-line error for a bad setting (exit code 2): retrying cannot help.
 BAD_INPUT = "tap-data365: error:"
 _TAIL_LINES = 40
+#: A Singer target's record counter as Meltano logs it: `<plugin> METRIC: {...}`.
+_METRIC = re.compile(r"\]\s+(?P<plugin>\S+)\s+METRIC: (?P<json>\{.*\})")
 
 
 class MeltanoNotFound(RuntimeError):
@@ -48,6 +52,27 @@ class MeltanoFailed(RuntimeError):
     def transient(self) -> bool:
         """False for a bad setting (the tap said so in its one line): no retry will fix it."""
         return not any(BAD_INPUT in line for line in self.tail)
+
+
+@dataclasses.dataclass
+class Output:
+    """What a finished command wrote: its stdout, and the records each loaded stream got."""
+
+    stdout: str = ""
+    loaded: dict[str, int] = dataclasses.field(default_factory=dict)
+    tail: collections.deque[str] = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=_TAIL_LINES)
+    )
+
+    def take(self, line: str, extractor: str) -> None:
+        """Note one stderr line: kept in the tail; a target's record count is added up."""
+        self.tail.append(line)
+        match = _METRIC.search(line)
+        if match and match["plugin"] != extractor:
+            metric = json.loads(match["json"])
+            if metric.get("metric") == "record_count":
+                stream = str(metric.get("tags", {}).get("stream"))
+                self.loaded[stream] = self.loaded.get(stream, 0) + int(metric.get("value", 0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,8 +102,8 @@ class Meltano:
         env: Mapping[str, str] | None = None,
         stdin: str | None = None,
         label: str = "meltano",
-    ) -> str:
-        """Run `meltano ARGS`; its stderr goes to ours (Dagster's step log), stdout returned."""
+    ) -> Output:
+        """Run `meltano ARGS`; its stderr goes to ours (Dagster's step log)."""
         command = [self.executable, *self._global_args(), *args]
         with self._private_sys_dir(label) as sys_dir:
             full_env = {**os.environ, **(env or {}), "MELTANO_SYS_DIR_ROOT": str(sys_dir)}
@@ -88,17 +113,17 @@ class Meltano:
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )  # fmt: skip
-            tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
-            pump = threading.Thread(target=_echo, args=(proc.stderr, tail), daemon=True)
+            out = Output()
+            pump = threading.Thread(target=_echo, args=(proc.stderr, out), daemon=True)
             pump.start()
             if stdin is not None and proc.stdin is not None:
                 proc.stdin.write(stdin)
                 proc.stdin.close()
-            out = proc.stdout.read() if proc.stdout is not None else ""
+            out.stdout = proc.stdout.read() if proc.stdout is not None else ""
             code = proc.wait()
             pump.join()
         if code != 0:
-            raise MeltanoFailed(f"`meltano {' '.join(args)}`", code, tail)
+            raise MeltanoFailed(f"`meltano {' '.join(args)}`", code, out.tail)
         return out
 
     def _global_args(self) -> list[str]:
@@ -120,7 +145,7 @@ class Meltano:
             yield Path(tmp)
 
 
-def _echo(stream: IO[str] | None, tail: collections.deque[str]) -> None:
+def _echo(stream: IO[str] | None, out: Output) -> None:
     for line in stream or ():
         sys.stderr.write(line)
-        tail.append(line.rstrip("\n"))
+        out.take(line.rstrip("\n"), "tap-data365")

@@ -40,7 +40,8 @@ def schema_messages(catalog: dict[str, Any]) -> list[str]:
 
 def prepare_tables(meltano: Meltano, loader: str) -> list[str]:
     """Send the loader the SCHEMA of every selected stream; returns the streams."""
-    catalog = json.loads(meltano.run(["invoke", "--dump=catalog", EXTRACTOR], label="catalog"))
+    dumped = meltano.run(["invoke", "--dump=catalog", EXTRACTOR], label="catalog")
+    catalog = json.loads(dumped.stdout)
     lines = schema_messages(catalog)
     meltano.run(["invoke", loader], stdin="\n".join(lines) + "\n", label="tables")
     return [json.loads(line)["stream"] for line in lines]

@@ -49,17 +49,18 @@ ensure_project_venv() {
 }
 
 # ensure_meltano DIR: Meltano $MELTANO_VERSION in its own virtualenv, with its S3 state
-# backend (boto3: the state of workers on several hosts, README "Scale-out on Dagster").
+# backend and a PostgreSQL driver for its system database (workers on several hosts: README
+# "Scale-out on Dagster").
 ensure_meltano() {
     local venv="$1"
     if [[ -x "$venv/bin/meltano" ]] \
         && [[ "$("$venv/bin/meltano" --version 2>/dev/null)" == *"version $MELTANO_VERSION" ]] \
-        && "$venv/bin/python" -c 'import boto3' 2>/dev/null; then
+        && "$venv/bin/python" -c "import boto3, psycopg" 2>/dev/null; then
         say "reusing $venv (meltano $MELTANO_VERSION)"
         return 0
     fi
     say "installing meltano $MELTANO_VERSION into $venv"
     [[ -x "$venv/bin/python" ]] || "$(find_python)" -m venv "$venv"
     _pip "$venv" --upgrade pip
-    _pip "$venv" "meltano[s3]==$MELTANO_VERSION"
+    _pip "$venv" "meltano[s3,postgres]==$MELTANO_VERSION"
 }
