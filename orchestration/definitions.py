@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from orchestration.ops import (
+    MeltanoProject,
     load_account_stream,
     plan_partitions,
     prepare_loader_tables,
@@ -80,5 +81,6 @@ def _schedule(spec: Schedule) -> ScheduleDefinition:
 
 defs = Definitions(
     jobs=[data365_all],
+    resources={"meltano": MeltanoProject()},
     schedules=[_schedule(s) for s in read_project(project_root()).schedules],
 )

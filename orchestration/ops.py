@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from dagster import (
     Backoff,
-    Config,
+    ConfigurableResource,
     DynamicOut,
     DynamicOutput,
     Failure,
@@ -37,24 +37,23 @@ from orchestration.tables import prepare_tables
 RETRY = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 
 
-class MeltanoConfig(Config):
-    """Run config of every step; the defaults come from meltano.yml and the environment."""
+class MeltanoProject(ConfigurableResource):  # type: ignore[type-arg]
+    """The Meltano project the steps run in; set per run under `resources: meltano: config:`."""
 
-    #: The loader: default, the one meltano.yml's jobs load tap-data365 into.
+    #: The loader; by default the one meltano.yml's jobs load tap-data365 into.
     loader: str = ""
 
+    def meltano(self) -> Meltano:
+        return Meltano.find(project_root(), os.environ.get("MELTANO_ENVIRONMENT"))
 
-def _meltano() -> Meltano:
-    root = project_root()
-    return Meltano.find(root, os.environ.get("MELTANO_ENVIRONMENT"))
-
-
-def _loader(config: MeltanoConfig) -> str:
-    return config.loader or read_project(project_root()).loader
+    def chosen_loader(self) -> str:
+        return self.loader or read_project(project_root()).loader
 
 
-def _meltano_run(context: OpExecutionContext, suffix: str, env: dict[str, str], loader: str) -> str:
-    meltano = _meltano()
+def _meltano_run(
+    context: OpExecutionContext, project: MeltanoProject, suffix: str, env: dict[str, str]
+) -> str:
+    meltano, loader = project.meltano(), project.chosen_loader()
     args = ["run", "--no-install", f"--state-id-suffix={suffix}", EXTRACTOR, loader]
     try:
         out = meltano.run(args, env=env, label=suffix)
@@ -67,9 +66,9 @@ def _meltano_run(context: OpExecutionContext, suffix: str, env: dict[str, str], 
 
 
 @op(retry_policy=RETRY, description="Create the loader's tables (SCHEMA messages, no record).")
-def prepare_loader_tables(context: OpExecutionContext, config: MeltanoConfig) -> None:
+def prepare_loader_tables(context: OpExecutionContext, meltano: MeltanoProject) -> None:
     try:
-        streams = prepare_tables(_meltano(), _loader(config))
+        streams = prepare_tables(meltano.meltano(), meltano.chosen_loader())
     except MeltanoFailed as exc:
         raise Failure(description=str(exc), allow_retries=exc.transient) from None
     context.log.info(f"tables ready for {', '.join(streams)}")
@@ -81,9 +80,11 @@ def prepare_loader_tables(context: OpExecutionContext, config: MeltanoConfig) ->
     retry_policy=RETRY,
     description="The partitions: the `sources` setting, else every connected sub-source.",
 )
-def plan_partitions(context: OpExecutionContext) -> Iterator[Output[Plan] | DynamicOutput[str]]:
+def plan_partitions(
+    context: OpExecutionContext, meltano: MeltanoProject
+) -> Iterator[Output[Plan] | DynamicOutput[str]]:
     try:
-        plan = make_plan(_meltano())
+        plan = make_plan(meltano.meltano())
     except MeltanoFailed as exc:
         raise Failure(description=str(exc), allow_retries=exc.transient) from None
     except ValueError as exc:  # PlanError, a setting at fault
@@ -96,22 +97,22 @@ def plan_partitions(context: OpExecutionContext) -> Iterator[Output[Plan] | Dyna
 
 @op(ins={"tables": In(Nothing)}, retry_policy=RETRY, description="One sub-source's sync.")
 def sync_sub_source(
-    context: OpExecutionContext, config: MeltanoConfig, plan: Plan, sub_source: str
+    context: OpExecutionContext, meltano: MeltanoProject, plan: Plan, sub_source: str
 ) -> str:
     env = {
         "TAP_DATA365_SOURCES": json.dumps([sub_source]),
         "TAP_DATA365__SELECT": json.dumps(list(plan.partition_select)),
     }
-    return _meltano_run(context, sub_source, env, _loader(config))
+    return _meltano_run(context, meltano, sub_source, env)
 
 
 @op(ins={"tables": In(Nothing)}, retry_policy=RETRY, description="The `sources` stream, once.")
-def load_account_stream(context: OpExecutionContext, config: MeltanoConfig, plan: Plan) -> None:
+def load_account_stream(context: OpExecutionContext, meltano: MeltanoProject, plan: Plan) -> None:
     if not plan.account_select:
         context.log.info(f"stream {ACCOUNT_STREAM} is not selected: nothing to load")
         return
     env = {"TAP_DATA365__SELECT": json.dumps(list(plan.account_select))}
-    _meltano_run(context, ACCOUNT_STREAM, env, _loader(config))
+    _meltano_run(context, meltano, ACCOUNT_STREAM, env)
 
 
 @op(description="Every partition done: their state ids.")
