@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipeline_harness import PROJECT_FILES, MeltanoProject, local_meltano_yml
+from pipeline_harness import MeltanoProject, copy_project
 from tap_harness import REPO, clean_env
 
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -40,13 +40,7 @@ def second_worker(project: MeltanoProject, root: Path) -> MeltanoProject:
     """Another copy of the project, as on another host: its own `.meltano/` (system
     database, run and log folders), the same installed plugins (links, to save installs)."""
     root.mkdir()
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, root / name)
-    local_meltano_yml(root, "-e .")
+    copy_project(root)
     (root / ".meltano").mkdir()
     for kind in PLUGIN_DIRS:
         (root / ".meltano" / kind).symlink_to(project.root / ".meltano" / kind)
