@@ -4,7 +4,7 @@
 
 meltano.yml installs the tap from its git tag, which is what users copy; the demo and the
 tests must install the tree they run from. Only the tap-data365 extractor's pip_url line is
-rewritten (the scale-out plugins inherit it); a file without that line is an error.
+rewritten; a file without that line is an error.
 """
 
 from __future__ import annotations
