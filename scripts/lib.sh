@@ -37,7 +37,7 @@ ensure_project_venv() {
     stamp="$venv/.data365-installed"
     if [[ -x "$venv/bin/python" && -f "$stamp" ]] \
         && { grep -qxF "$want" "$stamp" || { [[ "$target" == "." ]] \
-            && grep -qxF "${want% *} .[test]" "$stamp"; }; }; then
+            && grep -qF "${want% *} .[test" "$stamp"; }; }; then
         say "reusing $venv ($target)"
         return 0
     fi
@@ -49,16 +49,19 @@ ensure_project_venv() {
     echo "$want" >>"$stamp"
 }
 
-# ensure_meltano DIR: Meltano $MELTANO_VERSION in its own virtualenv.
+# ensure_meltano DIR: Meltano $MELTANO_VERSION in its own virtualenv, with its S3 state
+# backend and a PostgreSQL driver for its system database (workers on several hosts: README
+# "Scale-out on Dagster").
 ensure_meltano() {
     local venv="$1"
     if [[ -x "$venv/bin/meltano" ]] \
-        && [[ "$("$venv/bin/meltano" --version 2>/dev/null)" == *"version $MELTANO_VERSION" ]]; then
+        && [[ "$("$venv/bin/meltano" --version 2>/dev/null)" == *"version $MELTANO_VERSION" ]] \
+        && "$venv/bin/python" -c "import boto3, psycopg" 2>/dev/null; then
         say "reusing $venv (meltano $MELTANO_VERSION)"
         return 0
     fi
     say "installing meltano $MELTANO_VERSION into $venv"
     [[ -x "$venv/bin/python" ]] || "$(find_python)" -m venv "$venv"
     _pip "$venv" --upgrade pip
-    _pip "$venv" "meltano==$MELTANO_VERSION"
+    _pip "$venv" "meltano[s3,postgres]==$MELTANO_VERSION"
 }

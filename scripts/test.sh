@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 source scripts/postgres.sh
 
-ensure_project_venv .venv ".[test]"
+ensure_project_venv .venv ".[test,orchestration]"
 ensure_meltano .venv-meltano
 export MELTANO_BIN="$PWD/.venv-meltano/bin/meltano"
 

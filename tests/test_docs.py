@@ -17,7 +17,6 @@ import yaml
 from tap_harness import REPO, run
 
 from data365_emulator.__main__ import _parser as emulator_parser
-from tap_data365.normalize import KNOWN_SOURCES
 from tap_data365.setup.specs import validate_tasks
 
 MELTANO_YML = yaml.safe_load((REPO / "meltano.yml").read_text())
@@ -167,20 +166,6 @@ def test_loaders_keep_the_settings_that_make_them_lossless() -> None:
     assert tuple(int(p) for p in pins["duckdb"].split(".")[:2]) < (1, 3)
     assert loaders["target-postgres"]["config"]["load_method"] == "upsert"
     assert loaders["target-postgres"]["pip_url"] == "meltanolabs-target-postgres==0.8.1"
-
-
-def test_scale_out_jobs_split_known_sources_without_overlap() -> None:
-    jobs = [p for p in MELTANO_YML["plugins"]["extractors"] if p.get("inherit_from")]
-    assert len(jobs) >= 2
-    seen: set[str] = set()
-    for job in jobs:
-        assert job["inherit_from"] == "tap-data365"
-        sources = set(job["config"]["sources"])
-        assert sources <= set(KNOWN_SOURCES), job["name"]
-        assert not sources & seen, f"{job['name']} repeats {sources & seen}"
-        seen |= sources
-    for job in jobs:
-        assert job["name"] in README
 
 
 def test_emulator_environment_declares_valid_tasks() -> None:
