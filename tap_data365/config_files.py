@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from tap_data365 import stderr_mask
+from tap_data365.config_schema import CONFIG_SCHEMA
 from tap_data365.errors import ConfigError
-from tap_data365.settings import CONFIG_SCHEMA, check_settings, settings_warnings
+from tap_data365.settings import check_settings, settings_warnings
 
 ENV_PREFIX = "TAP_DATA365_"
 SECRET_SETTINGS = tuple(

@@ -15,11 +15,12 @@ from typing_extensions import override
 
 from tap_data365 import streams
 from tap_data365.client import Data365Stream
+from tap_data365.config_schema import CONFIG_SCHEMA, DEFAULT_API_URL
 from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
 from tap_data365.http.transport import ApiSettings, Transport
 from tap_data365.sdk_hooks import FencedTap
-from tap_data365.settings import CONFIG_SCHEMA, DEFAULT_API_URL, check_settings
+from tap_data365.settings import check_settings
 
 
 class RecordBatchingWriter(MsgSpecWriter):
