@@ -53,8 +53,7 @@ def make_plan(meltano: Meltano) -> Plan:
 
 
 def configured_sub_sources(meltano: Meltano) -> list[str]:
-    """The `sources` setting as Meltano resolves it. `--format=env`, not json: Meltano 4.4.1
-    cannot print a decimal setting (request_timeout ...) as JSON."""
+    """The `sources` setting as Meltano resolves it (from meltano.yml, the environment, .env)."""
     out = meltano.run(["config", "print", "--format=env", EXTRACTOR]).stdout
     for line in out.splitlines():
         name, _, value = (shlex.split(line) or [""])[0].partition("=")

@@ -39,6 +39,7 @@ BAD_SETTINGS = [
     pytest.param({"tasks": [{"source": "twitter_keywords"}]}, "tasks[0]", id="task-shape"),
     pytest.param({"request_timeout": "slow"}, "request_timeout", id="timeout-not-a-number"),
     pytest.param({"max_requests_per_second": 0}, "max_requests_per_second", id="rate-zero"),
+    pytest.param({"request_timeout": 2.5}, "request_timeout", id="timeout-not-whole"),
 ]
 
 
