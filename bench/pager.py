@@ -27,14 +27,18 @@ def stamp(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
     parser.add_argument("api_key")
     parser.add_argument("index")
     parser.add_argument("start_date")
     parser.add_argument("--days", type=int, default=30)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     session = requests.Session()
     session.headers["apikey"] = args.api_key
     out = sys.stdout
