@@ -19,8 +19,8 @@ from typing import Any
 import msgspec
 
 from data365_emulator.seed import seeded_posts
-from tap_data365.conform import RecordConformer
 from tap_data365.search_results.hits import search_record
+from tap_data365.streams.conform import RecordConformer
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "search_results.json"
 

@@ -30,11 +30,14 @@ def main(argv: list[str] | None = None) -> None:
         from tap_data365.setup.command import run  # noqa: PLC0415
 
         sys.exit(run(args[1:]))
+    from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
+
+    # Read once: each read of ``TapData365.cli`` adds another console log handler.
+    command = TapData365.cli
     try:
-        precheck(args)
+        precheck(command, args)
     except ConfigError as exc:
         _fail(str(exc), EXIT_INVALID)
-    from tap_data365.tap import TapData365  # noqa: PLC0415  (import cost only when syncing)
 
     # A sync allocates a few containers per post, so the cyclic collector ran every few
     # posts, each full pass rescanning the SDK's import-time objects (they live until exit):
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).
-        code = TapData365.cli.main(args=args, prog_name=PROG, standalone_mode=False)
+        code = command.main(args=args, prog_name=PROG, standalone_mode=False)
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except click.exceptions.Exit as exc:
@@ -63,30 +66,27 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"unexpected {type(exc).__name__}: {exc}", EXIT_ERROR)
 
 
-def precheck(args: Sequence[str]) -> None:
+def precheck(command: click.Command, args: Sequence[str]) -> None:
     """Read every --config and the --state as the SDK will, failing in one line.
 
-    Also registers the secrets with the mask and prints the settings warnings.
+    The arguments are parsed by the SDK's own command line (its parser, without running
+    any of its callbacks). Also registers the secrets with the mask and prints the
+    settings warnings.
     """
-    from tap_data365.config_files import read_configs, warn_settings  # noqa: PLC0415
     from tap_data365.search_results.state_check import read_state_file  # noqa: PLC0415
+    from tap_data365.settings import read_configs, warn_settings  # noqa: PLC0415
 
-    configs = option_values(args, "--config")
+    context = click.Context(command, info_name=PROG, resilient_parsing=True)
+    try:
+        options, _, _ = command.make_parser(context).parse_args(list(args))
+    except click.UsageError:
+        return  # the SDK's command reports it, with its usage line
+    configs = options.get("config") or []
     if configs:
         warn_settings(read_configs(configs), PROG)
-    for state in option_values(args, "--state"):
+    state = options.get("state")
+    if state:
         read_state_file(Path(state))
-
-
-def option_values(args: Sequence[str], option: str) -> list[str]:
-    """The values given to ``option`` (``--opt value`` or ``--opt=value``), in order."""
-    values = []
-    for index, arg in enumerate(args):
-        if arg == option and index + 1 < len(args):
-            values.append(args[index + 1])
-        elif arg.startswith(option + "="):
-            values.append(arg[len(option) + 1 :])
-    return values
 
 
 def _fail(message: str, code: int) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import functools
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -14,13 +13,8 @@ from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
 from tap_data365 import streams
-from tap_data365.client import Data365Stream
-from tap_data365.config_schema import CONFIG_SCHEMA, DEFAULT_API_URL
-from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
-from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
-from tap_data365.http.transport import ApiSettings, Transport
 from tap_data365.sdk_hooks import FencedTap
-from tap_data365.settings import check_settings
+from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
 class RecordBatchingWriter(MsgSpecWriter):
@@ -79,32 +73,11 @@ class TapData365(FencedTap):
         check_settings(config)
 
     @override
-    def discover_streams(self) -> list[Data365Stream]:
-        account, transport = self.account_sources, self.transport
+    def discover_streams(self) -> list[streams.Data365Stream]:
+        run = streams.TapRun(self.config)  # builds nothing yet: discovery needs no api_key
+        account = streams.AccountSources(self)
         return [
-            streams.SourcesStream(self, account, transport),
-            streams.TasksStream(self, account, transport),
-            streams.SearchResultsStream(self, account, transport),
+            streams.SourcesStream(self, run, account),
+            streams.TasksStream(self, run, account),
+            streams.SearchResultsStream(self, run, account),
         ]
-
-    @functools.cached_property
-    def account_sources(self) -> streams.AccountSources:
-        """The connected sub-sources, fetched once per run and shared by the streams."""
-        return streams.AccountSources(self)
-
-    @functools.cached_property
-    def transport(self) -> Transport:
-        """The run's one transport: every stream's requests, through one limiter."""
-        settings = ApiSettings.from_config(self.config, DEFAULT_API_URL)
-        return Transport(settings, limiter=self.request_limiter)
-
-    @functools.cached_property
-    def request_limiter(self) -> AdaptiveLimiter:
-        """One limiter for every request of the run, whichever stream or worker sends it."""
-        rate = self.config.get("max_requests_per_second")
-        return AdaptiveLimiter(
-            int(self.config.get("max_concurrency", 8)),
-            max_requests_per_second=float(rate) if rate else None,
-            max_pause=float(self.config.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS)),
-            start=START_LIMIT,
-        )

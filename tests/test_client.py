@@ -10,9 +10,10 @@ import requests
 from tap_harness import API_KEY
 
 from data365_emulator import Emulator, EmulatorConfig
-from tap_data365.client import Data365Stream
 from tap_data365.http.retry import backoff_waits, next_retry_wait
+from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
+from tap_data365.streams.base import Data365Stream
 from tap_data365.tap import TapData365
 
 
@@ -37,7 +38,7 @@ def waits_after(emulator: Emulator, response: requests.Response) -> list[float]:
     stream = tap.streams["search_results"]
     assert isinstance(stream, Data365Stream)
     waits = backoff_waits()
-    max_wait = stream.transport.settings.max_wait
+    max_wait = stream.run.transport.settings.max_retry_wait
     return [next_retry_wait(response, waits, max_wait) for _ in range(6)]
 
 
@@ -69,7 +70,7 @@ def test_a_rejected_key_is_not_retried(emulator: Emulator, tmp_path: object) -> 
 def test_the_tap_and_setup_share_one_transport_class_and_policy(emulator: Emulator) -> None:
     tap = TapData365(config={"api_key": API_KEY, "api_url": emulator.url}, setup_mapper=False)
     streams = [s for s in tap.streams.values() if isinstance(s, Data365Stream)]
-    assert len({id(s.transport) for s in streams}) == 1  # one per run, whichever stream
-    with Data365Api(emulator.url, API_KEY) as api:
-        assert type(api._http) is type(streams[0].transport)
-        assert api._http.settings == streams[0].transport.settings
+    assert len({id(s.run.transport) for s in streams}) == 1  # one per run, whichever stream
+    with Data365Api(ApiSettings(emulator.url, API_KEY)) as api:
+        assert type(api._http) is type(streams[0].run.transport)
+        assert api._http.settings == streams[0].run.transport.settings

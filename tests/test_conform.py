@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tap_data365.conform import RecordConformer
 from tap_data365.normalize import task_record
+from tap_data365.streams.conform import RecordConformer
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 

@@ -19,7 +19,8 @@ from tap_harness import API_KEY, TAP, clean_env, write_json
 
 from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.errors import ApiResponseError
-from tap_data365.http.transport import TIMEOUT_ATTEMPTS, ApiSettings, Transport
+from tap_data365.http.transport import TIMEOUT_ATTEMPTS, Transport
+from tap_data365.settings import ApiSettings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from hostile import SOURCES_PATH, HostileServer, Reply
 from tap_harness import TAP, clean_env, write_json
 
-from tap_data365.api_paths import TOKEN_PATH
+from tap_data365.http.paths import TOKEN_PATH
 
 KEY = "setup-hostile-KEY-a41c"
 TOKEN = "setup-hostile-TOKEN-77d0"

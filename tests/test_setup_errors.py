@@ -19,6 +19,7 @@ from setup_harness import (
 )
 
 from data365_emulator import Emulator
+from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
 from tap_data365.setup.specs import validate_tasks
@@ -131,7 +132,7 @@ def _planned(emu: Emulator, api: Data365Api):
 
 @pytest.mark.parametrize("fault", ["500", "drop", "503"])
 def test_an_ambiguous_create_failure_is_checked_before_resending(emu: Emulator, fault: str) -> None:
-    with Data365Api(emu.url, API_KEY, max_retries=3, sleep=lambda _: None) as api:
+    with Data365Api(ApiSettings(emu.url, API_KEY, max_retries=3), sleep=lambda _: None) as api:
         plan = _planned(emu, api)
         emu.configure(fail_next=[fault])
         apply_plan(api, plan, start=True)
@@ -142,7 +143,7 @@ def test_an_ambiguous_create_failure_is_checked_before_resending(emu: Emulator, 
 
 
 def test_a_failure_part_way_says_what_was_created(emu: Emulator) -> None:
-    with Data365Api(emu.url, API_KEY, max_retries=0) as api:
+    with Data365Api(ApiSettings(emu.url, API_KEY, max_retries=0)) as api:
         plan = _planned(emu, api)
         emu.configure(connected_sources=("twitter_keywords",))  # tiktok vanishes mid-run
         with pytest.raises(ApplyError, match=r"sub-source 'tiktok_hashtag' is not connected"):

@@ -13,6 +13,7 @@ import pytest
 from setup_harness import API_KEY, TASKS, emulator_fixture
 
 from data365_emulator import Emulator
+from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import PlannedTask, apply_plan, make_plan, wait_for
 from tap_data365.setup.specs import validate_tasks
@@ -52,7 +53,7 @@ def _task_reads(emu: Emulator) -> int:
 
 def test_polls_slow_down_by_half_up_to_the_cap(emu: Emulator) -> None:
     clock = Clock()
-    with Data365Api(emu.url, API_KEY) as api:
+    with Data365Api(ApiSettings(emu.url, API_KEY)) as api:
         tasks = _started(api)
         emu.clear_requests()
         result = wait_for(
@@ -69,7 +70,7 @@ def test_polls_slow_down_by_half_up_to_the_cap(emu: Emulator) -> None:
 
 def test_the_deadline_clips_the_last_pause_and_leaves_tasks_open(emu: Emulator) -> None:
     clock = Clock()
-    with Data365Api(emu.url, API_KEY) as api:
+    with Data365Api(ApiSettings(emu.url, API_KEY)) as api:
         tasks = _started(api)
         result = wait_for(
             api, tasks, timeout=4.0, poll_interval=2.0, sleep=clock.sleep, clock=clock

@@ -15,13 +15,13 @@ import msgspec
 import requests
 import urllib3.exceptions
 
-from tap_data365.api_paths import PROVIDER_PATH
 from tap_data365.errors import (
     ApiResponseError,
     AuthRejectedError,
     Data365Error,
     UnknownSourceError,
 )
+from tap_data365.http.paths import PROVIDER_PATH
 from tap_data365.stderr_mask import mask
 
 _json_decoder = msgspec.json.Decoder()

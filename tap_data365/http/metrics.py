@@ -16,7 +16,7 @@ from http import HTTPStatus
 import requests
 from singer_sdk import metrics
 
-from tap_data365.api_paths import PROVIDER_PATH
+from tap_data365.http.paths import PROVIDER_PATH
 
 
 def endpoint_of(path: str) -> str:

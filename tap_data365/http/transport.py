@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +30,13 @@ from tap_data365.http.error_mapping import (
 )
 from tap_data365.http.ratelimit import AdaptiveLimiter
 from tap_data365.http.retry import (
-    MAX_RETRY_WAIT_SECONDS,
     RETRIABLE_EXCEPTIONS,
     RETRIABLE_STATUSES,
     backoff_waits,
     next_retry_wait,
     retry_after_seconds,
 )
+from tap_data365.settings import ApiSettings
 
 Answer = Callable[[str, requests.Response], None]
 
@@ -48,27 +48,6 @@ NOT_PROCESSED_STATUSES = frozenset({408, 425, 429, 503})
 #: request_timeout three times running is not answering; waiting max_retries + 1 times as
 #: long (9 minutes with the defaults) would only hide it.
 TIMEOUT_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class ApiSettings:
-    """Where the API is and how patient to be with it (the settings of the same names)."""
-
-    url: str
-    key: str
-    timeout: float = 60.0
-    max_retries: int = 8
-    max_wait: float = MAX_RETRY_WAIT_SECONDS
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], default_url: str) -> ApiSettings:
-        return cls(
-            url=str(config.get("api_url") or default_url).rstrip("/"),
-            key=str(config["api_key"]),
-            timeout=float(config.get("request_timeout") or 60),
-            max_retries=int(config.get("max_retries", 8)),
-            max_wait=float(config.get("max_retry_wait") or MAX_RETRY_WAIT_SECONDS),
-        )
 
 
 @dataclass
@@ -238,7 +217,7 @@ class Transport:
         retriable = status in (RETRIABLE_STATUSES if idempotent else NOT_PROCESSED_STATUSES)
         if retriable and attempt <= self.settings.max_retries:
             try:
-                return next_retry_wait(response, waits, self.settings.max_wait)
+                return next_retry_wait(response, waits, self.settings.max_retry_wait)
             except RetryWaitTooLongError as exc:
                 raise ApiResponseError(exc.explain(what)) from None
         if status < 400:

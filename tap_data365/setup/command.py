@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import click
 
-from tap_data365.config_files import load_config
 from tap_data365.errors import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -28,6 +26,7 @@ from tap_data365.errors import (
     ConfigError,
     Data365Error,
 )
+from tap_data365.settings import Settings, load_settings
 from tap_data365.setup.common import (
     PROG,
     Output,
@@ -94,15 +93,15 @@ def setup(  # noqa: PLR0917
     out = Output()
     report = SetupReport(dry_run=dry_run)
     try:
-        config = load_config(configs)
-        specs = validate_tasks(config.get("tasks"))
+        settings = load_settings(configs)
+        specs = validate_tasks(settings.tasks)
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
-    with make_api(config) as api:
+    with make_api(settings) as api:
         try:
             _run_setup(
                 api,
-                config,
+                settings,
                 specs,
                 report,
                 out,
@@ -128,7 +127,7 @@ def setup(  # noqa: PLR0917
 
 def _run_setup(
     api: Data365Api,
-    config: dict[str, Any],
+    settings: Settings,
     specs: list[TaskSpec],
     report: SetupReport,
     out: Output,
@@ -139,7 +138,7 @@ def _run_setup(
     timeout: float | None,
     poll_interval: float,
 ) -> None:
-    token = config.get("data365_token")
+    token = settings.data365_token
     if token:
         if dry_run:
             report.token = "would register"  # noqa: S105

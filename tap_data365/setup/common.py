@@ -12,8 +12,8 @@ from typing import Any
 import click
 
 from tap_data365 import stderr_mask
-from tap_data365.config_files import load_config
 from tap_data365.errors import EXIT_INVALID, Data365Error
+from tap_data365.settings import Settings, load_settings
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.specs import TaskValidationError
 
@@ -26,7 +26,7 @@ class Output:
 
     @staticmethod
     def mask(text: str) -> str:
-        return stderr_mask.mask(text)  # the secrets load_config registered
+        return stderr_mask.mask(text)  # the secrets load_settings registered
 
     def out(self, text: str) -> None:
         click.echo(self.mask(text))
@@ -63,17 +63,13 @@ def report_invalid(out: Output, exc: Data365Error) -> int:
     return EXIT_INVALID
 
 
-def make_api(config: dict[str, Any]) -> Data365Api:
+def make_api(settings: Settings) -> Data365Api:
     return Data365Api(
-        str(config["api_url"]),
-        str(config["api_key"]),
-        timeout=float(config["request_timeout"]),
-        max_retries=int(config["max_retries"]),
-        max_wait=float(config["max_retry_wait"]),
+        settings.api,
         # A long Retry-After would otherwise look like a hang.
         on_retry=lambda line: Output().err(f"{PROG}: {line}"),
     )
 
 
-def load(ctx: click.Context, configs: tuple[str, ...]) -> dict[str, Any]:
-    return load_config(configs or ctx.obj.get("configs", ()))
+def load(ctx: click.Context, configs: tuple[str, ...]) -> Settings:
+    return load_settings(configs or ctx.obj.get("configs", ()))

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tap_data365 import normalize
-from tap_data365.api_paths import PROVIDER_PATH, TOKEN_PATH, source_path, task_path
 from tap_data365.errors import ApiResponseError
-from tap_data365.http.retry import MAX_RETRY_WAIT_SECONDS
-from tap_data365.http.transport import ApiSettings, RequestStats, Transport
+from tap_data365.http.paths import PROVIDER_PATH, TOKEN_PATH, source_path, task_path
+from tap_data365.http.transport import RequestStats, Transport
+from tap_data365.settings import ApiSettings
 
 _T = TypeVar("_T")
 
@@ -26,16 +26,11 @@ class Data365Api:
 
     def __init__(
         self,
-        api_url: str,
-        api_key: str,
+        settings: ApiSettings,
         *,
-        timeout: float = 60.0,
-        max_retries: int = 8,
-        max_wait: float = MAX_RETRY_WAIT_SECONDS,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
     ) -> None:
-        settings = ApiSettings(api_url.rstrip("/"), api_key, timeout, max_retries, max_wait)
         self._http = Transport(settings, sleep=sleep, on_retry=on_retry)
 
     @property

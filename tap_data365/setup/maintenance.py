@@ -40,11 +40,11 @@ def status(
     """Show every task on the server, and which declaration it belongs to."""
     out = Output()
     try:
-        config = load(ctx, configs)
-        specs = validate_tasks(config.get("tasks"))
+        settings = load(ctx, configs)
+        specs = validate_tasks(settings.tasks)
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
-    with make_api(config) as api:
+    with make_api(settings) as api:
         try:
             plan = _survey(api, specs, sources)
             rows = _status_rows(api, plan, fresh=fresh)
@@ -121,10 +121,10 @@ def cancel(
         raise click.UsageError("give exactly one of --id ID or --all")
     out = Output()
     try:
-        config = load(ctx, configs)
+        settings = load(ctx, configs)
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
-    with make_api(config) as api:
+    with make_api(settings) as api:
         try:
             if task_id:
                 api.cancel_task(source, task_id)
@@ -160,11 +160,11 @@ def remove(  # noqa: PLR0917
         raise click.UsageError("--id needs exactly one --source")
     out = Output()
     try:
-        config = load(ctx, configs)
-        specs = validate_tasks(config.get("tasks")) if prune else []
+        settings = load(ctx, configs)
+        specs = validate_tasks(settings.tasks) if prune else []
     except Data365Error as exc:
         ctx.exit(report_invalid(out, exc))
-    with make_api(config) as api:
+    with make_api(settings) as api:
         try:
             if task_id:
                 api.remove_task(sources[0], task_id)

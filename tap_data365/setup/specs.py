@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema
 
 from tap_data365 import normalize
-from tap_data365.config_schema import TASK_SCHEMA
 from tap_data365.errors import ConfigError
+from tap_data365.settings.declaration import TASK_SCHEMA
 
 #: Documented limit for a twitter_keywords search query (seed page, "Task Restrictions").
 TWITTER_QUERY_MAX_CHARS = 498

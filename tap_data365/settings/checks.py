@@ -16,9 +16,14 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from tap_data365.config_schema import CONFIG_SCHEMA, DEFAULT_API_URL, MAX_PAGE_SIZE, SDK_SETTINGS
 from tap_data365.errors import ConfigError
 from tap_data365.normalize import KNOWN_SOURCES, format_timestamp, parse_timestamp
+from tap_data365.settings.declaration import (
+    CONFIG_SCHEMA,
+    DEFAULT_API_URL,
+    MAX_PAGE_SIZE,
+    SDK_SETTINGS,
+)
 
 _INTEGER_RANGES = {
     "page_size": (1, MAX_PAGE_SIZE),
@@ -159,14 +164,6 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def configured_sources(config: Mapping[str, Any]) -> list[str] | None:
-    """The configured sub-source short names, or None for 'every connected one'."""
-    sources = config.get("sources")
-    if not sources:
-        return None
-    return list(dict.fromkeys(s.removeprefix("data365_") for s in sources))
 
 
 def check_connected(configured: list[str], connected: list[str]) -> None:

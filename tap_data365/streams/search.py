@@ -1,26 +1,20 @@
-"""The three streams: ``sources``, ``tasks`` and ``search_results``."""
+"""The ``search_results`` stream: posts of each selected sub-source (see search_results/)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import logging
-from collections.abc import Iterable, Iterator
-from importlib import resources
-from pathlib import Path
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import ClassVar
 
-from singer_sdk import SchemaDirectory, StreamSchema, Tap
+from singer_sdk import StreamSchema
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.api_paths import COUNT_PATH, PROVIDER_PATH, SEARCH_PATH, source_path, task_path
-from tap_data365.client import Data365Stream
-from tap_data365.errors import ConfigError
-from tap_data365.http.transport import Transport
-from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS
+from tap_data365.http.paths import COUNT_PATH, SEARCH_PATH
 from tap_data365.search_results.checkpoints import Counts, SourceCheckpoint
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import OddHits, count_total, search_hits, search_record
@@ -29,143 +23,14 @@ from tap_data365.search_results.sizing import Counter, WindowSizer
 from tap_data365.search_results.state import REPLICATION_KEY
 from tap_data365.search_results.sync import ReadOptions, SourceSync
 from tap_data365.search_results.windows import PageFetcher
-from tap_data365.settings import check_connected, configured_sources
+from tap_data365.streams.account import PerSourceStream
+from tap_data365.streams.base import SCHEMAS
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def _schema_dir() -> Any:
-    """The top-level schemas/ folder: inside the wheel, or beside the package in a checkout."""
-    packaged = resources.files("tap_data365").joinpath("schemas")
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
-
-
-SCHEMAS = SchemaDirectory(_schema_dir())
-
-
-class AccountSources:
-    """The account's connected sub-sources and their tasks, read once per run and shared.
-
-    Requests go through the stream that asked first, so the SDK's metrics name it.
-    """
-
-    def __init__(self, tap: Tap) -> None:
-        self._tap = tap
-        self._tasks: dict[str, list[dict[str, Any]]] = {}
-
-    @functools.cached_property
-    def _client(self) -> Data365Stream:
-        stream = self._tap.streams["sources"]
-        assert isinstance(stream, Data365Stream)
-        return stream
-
-    @functools.lru_cache(maxsize=1)  # noqa: B019  (one listing per tap run)
-    def records(self) -> list[dict[str, Any]]:
-        """The connected sub-sources, one record each."""
-        body = self._client.request_json("GET", PROVIDER_PATH, what="listing connected sources")
-        return normalize.source_records(body)
-
-    def selected(self) -> list[str]:
-        """The sub-sources to extract: the ``sources`` setting, or every connected one."""
-        configured = configured_sources(self._tap.config)
-        connected = [record["name"] for record in self.records()]
-        if configured is not None:
-            check_connected(configured, connected)
-            return configured
-        if not connected:
-            raise ConfigError(
-                "no Data365 sub-source is connected to this Datastreamer account, so there is "
-                "nothing to sync: connect one (see tap-data365 setup) or set sources"
-            )
-        return connected
-
-    def tasks(self, source: str, asking: Data365Stream) -> list[dict[str, Any]]:
-        """The source's tasks as records, with each open task's status read individually.
-
-        The list's status lags behind the single-task status, so a task the list still
-        shows as open is asked about directly (finished tasks are not asked again).
-        """
-        if source not in self._tasks:
-            self._tasks[source] = self._read_tasks(source, asking)
-        return self._tasks[source]
-
-    def _read_tasks(self, source: str, client: Data365Stream) -> list[dict[str, Any]]:
-        body = client.request_json(
-            "GET", source_path(source), what=f"listing tasks of source {source}"
-        )
-        records = []
-        for raw in normalize.task_list(body):
-            record = normalize.task_record(raw, source)
-            record["list_status"] = record["status"]
-            status = record["status"]
-            if record["id"] and not (normalize.is_done(status) or normalize.is_failed(status)):
-                single = normalize.task_object(
-                    client.request_json(
-                        "GET",
-                        task_path(source, record["id"]),
-                        what=f"reading task {record['id']} of source {source}",
-                    )
-                )
-                record["status"] = normalize.task_status(single) or status
-                record["updated_at"] = normalize.task_updated_at(single) or record["updated_at"]
-            records.append(record)
-        return records
-
-
-class _AccountStream(Data365Stream):
-    """A stream reading the account's sources and tasks through the run's AccountSources."""
-
-    def __init__(self, tap: Tap, account: AccountSources, transport: Transport) -> None:
-        super().__init__(tap, transport)
-        self.account = account
-
-
-class SourcesStream(_AccountStream):
-    """One record per connected Data365 sub-source."""
-
-    name = "sources"
-    path = PROVIDER_PATH
-    primary_keys: ClassVar[list[str]] = ["name"]
-    schema = StreamSchema(SCHEMAS)
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        yield from self.account.records()
-
-
-class _PerSourceStream(_AccountStream):
-    """A stream with one state partition per selected sub-source."""
-
-    context_key: ClassVar[str]
-
-    def context_for(self, source: str) -> dict[str, str]:
-        return {self.context_key: source}
-
-    @property
-    @override
-    def partitions(self) -> list[dict[str, Any]] | None:
-        return [self.context_for(source) for source in self.account.selected()]
-
-
-class TasksStream(_PerSourceStream):
-    """Collection tasks of each selected sub-source, with a normalised status."""
-
-    name = "tasks"
-    path = PROVIDER_PATH + "/{source}"
-    primary_keys: ClassVar[list[str]] = ["source", "id"]
-    schema = StreamSchema(SCHEMAS)
-    context_key = "source"
-
-    @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        assert context is not None
-        yield from self.account.tasks(context["source"], self)
-
-
-class SearchResultsStream(_PerSourceStream):
+class SearchResultsStream(PerSourceStream):
     """Posts of each selected sub-source, read window by window (see windows.py)."""
 
     name = "search_results"
@@ -206,14 +71,12 @@ class SearchResultsStream(_PerSourceStream):
         now = dt.datetime.now(dt.UTC)
         checkpoint = SourceCheckpoint(
             self.get_context_state(context),
-            lookback=dt.timedelta(minutes=int(self.config.get("lookback_minutes", 60))),
-            discovery_lookback=dt.timedelta(
-                minutes=int(self.config.get("discovery_lookback_minutes", 10))
-            ),
+            lookback=self.settings.lookback,
+            discovery_lookback=self.settings.discovery_lookback,
             now=now,
             zone_limit=self._zone_limit,
         )
-        base_query = str(self.config.get("search_query") or "*")
+        base_query = self.settings.search_query
         odd = OddHits()
         fetch_page = self._page_fetcher(index, odd)
         found_filter = checkpoint.wants_found_sweep() and self._found_filter_works(
@@ -222,14 +85,14 @@ class SearchResultsStream(_PerSourceStream):
         plan = checkpoint.plan(
             self.account.tasks(self._source_of[index], self),
             start=self.get_starting_timestamp(context),
-            floor=normalize.parse_timestamp(self.config.get("start_date")) or EPOCH,
-            end=normalize.parse_timestamp(self.config.get("end_date")),
+            floor=self.settings.start_date or EPOCH,
+            end=self.settings.end_date,
             found_filter=found_filter,
         )
         options = ReadOptions(
             base_query=base_query,
-            page_size=int(self.config.get("page_size", 100)),
-            concurrency=int(self.config.get("max_concurrency", 8)),
+            page_size=self.settings.page_size,
+            concurrency=self.settings.api.max_concurrency,
             cut_at=now.replace(minute=0, second=0, microsecond=0),
             describe=f"index {index}",
         )
@@ -283,7 +146,7 @@ class SearchResultsStream(_PerSourceStream):
 
     @property
     def _zone_limit(self) -> int:
-        return int(self.config.get("boundary_zone_max_posts", DEFAULT_MAX_POSTS))
+        return self.settings.boundary_zone_max_posts
 
     def _page_fetcher(self, index: str, odd: OddHits) -> PageFetcher:
         def fetch_page(query: str, offset: int, size: int) -> list[Record]:
@@ -310,7 +173,7 @@ class SearchResultsStream(_PerSourceStream):
     def _checkpoint(self) -> None:
         """Emit STATE now: the SDK only writes it when records went out since the last one,
         and our changes (plan, empty windows) do not count as records."""
-        if self.get_batch_config(self.config):
+        if self.settings.batch:
             # BATCH mode: the records read so far may sit in a batch file not yet announced;
             # the SDK writes STATE right after each BATCH message, never ahead of it.
             return

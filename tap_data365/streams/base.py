@@ -1,40 +1,85 @@
-"""Data365Stream: what every stream shares, its requests sent through the run's one transport.
+"""What every stream shares: the run's resources, the schemas, requests and records.
 
 The transport (``http/transport.py``, shared with ``tap-data365 setup``) owns the session,
-the retries, the error mapping and the URL quoting; it is built once per run by the tap
-with the shared rate limiter. Here: the request path of a stream, its HTTP metrics, and
-records fitted to the schema.
+the retries, the error mapping and the URL quoting; ``TapRun`` builds it once per run, with
+the shared rate limiter, when the first request needs it: discovery and ``--about`` build
+nothing, so they need no credentials.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import requests
-from singer_sdk import Tap
+from singer_sdk import SchemaDirectory, Tap
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
-from tap_data365.conform import RecordConformer
 from tap_data365.http.metrics import RequestMetrics, endpoint_of
+from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.http.transport import Transport
 from tap_data365.sdk_hooks import FencedStream
+from tap_data365.settings import Settings
+from tap_data365.streams.conform import RecordConformer
+
+
+def _schema_dir() -> Any:
+    """The top-level schemas/ folder: inside the wheel, or beside the package in a checkout."""
+    packaged = resources.files("tap_data365").joinpath("schemas")
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "schemas"
+
+
+SCHEMAS = SchemaDirectory(_schema_dir())
+
+
+class TapRun:
+    """The settings, limiter and transport of one tap run, each built when first needed."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self._config = config
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return Settings.from_config(self._config)
+
+    @functools.cached_property
+    def limiter(self) -> AdaptiveLimiter:
+        """One limiter for every request of the run, whichever stream or worker sends it."""
+        api = self.settings.api
+        return AdaptiveLimiter(
+            api.max_concurrency,
+            max_requests_per_second=api.max_requests_per_second,
+            max_pause=api.max_retry_wait,
+            start=START_LIMIT,
+        )
+
+    @functools.cached_property
+    def transport(self) -> Transport:
+        """Every stream's requests, through the one limiter."""
+        return Transport(self.settings.api, limiter=self.limiter)
 
 
 class Data365Stream(FencedStream):
     """Base stream: settings → HTTP, shared by the sources, tasks and search streams."""
 
-    def __init__(self, tap: Tap, transport: Transport) -> None:
+    def __init__(self, tap: Tap, run: TapRun) -> None:
         super().__init__(tap)
-        #: One transport (and its limiter) for every request of the run, whichever stream
-        #: or worker sends it.
-        self.transport = transport
+        self.run = run
+
+    @property
+    def settings(self) -> Settings:
+        return self.run.settings
 
     @property
     @override
     def url_base(self) -> str:
-        return self.transport.settings.url
+        return self.settings.api.url
 
     # ------------------------------------------------------------------ records
 
@@ -59,7 +104,7 @@ class Data365Stream(FencedStream):
 
         ``what`` completes the sentence "… while <what>" in error messages.
         """
-        payload = self.transport.request(
+        payload = self.run.transport.request(
             method, path, what, body=body, on_answer=self._timed, on_retry=self.logger.warning
         )
         self._http_metrics.counted(endpoint_of(path))

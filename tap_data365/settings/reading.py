@@ -1,7 +1,7 @@
 """Reading the settings: ``--config FILE|ENV`` (repeatable), merged left to right.
 
 Read by every sync (``cli.precheck``, before the SDK reads them, so that a bad file is one
-line) and by ``tap-data365 setup`` (``load_config``: defaults applied, every setting checked).
+line) and by ``tap-data365 setup`` (``load_settings``: every setting checked, one Settings).
 ``ENV`` reads ``TAP_DATA365_<SETTING>`` variables the way the SDK does (arrays and objects as
 JSON, integers and numbers converted), which is what Meltano exports to a plugin command.
 The setup command does not build the Tap object: it needs only the settings, and it must fail
@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from tap_data365 import stderr_mask
-from tap_data365.config_schema import CONFIG_SCHEMA
 from tap_data365.errors import ConfigError
-from tap_data365.settings import check_settings, settings_warnings
+from tap_data365.settings.checks import check_settings, settings_warnings
+from tap_data365.settings.declaration import CONFIG_SCHEMA
+from tap_data365.settings.model import Settings
 
 ENV_PREFIX = "TAP_DATA365_"
 SECRET_SETTINGS = tuple(
@@ -29,17 +30,14 @@ SECRET_SETTINGS = tuple(
 TRUTHY = ("true", "1", "yes", "on")
 
 
-def load_config(sources: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Merge the ``--config`` sources, apply defaults, check every setting but ``tasks``."""
+def load_settings(sources: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge the ``--config`` sources and check every setting but ``tasks``."""
     if not sources:
         raise ConfigError("--config is required: a JSON settings file, or ENV for environment")
     merged = read_configs(sources, environ)
     warn_settings(merged, "tap-data365 setup")
-    for name, schema in CONFIG_SCHEMA["properties"].items():
-        if merged.get(name) is None and "default" in schema:
-            merged[name] = schema["default"]
     check_settings(merged, skip_tasks=True)  # tasks: every problem, by specs.py
-    return merged
+    return Settings.from_config(merged)
 
 
 def read_configs(
