@@ -57,6 +57,24 @@ def test_without_retry_after_waits_grow_with_jitter(emulator: Emulator) -> None:
     assert len(set(waits)) > 1  # jittered, not a fixed sequence
 
 
+def test_the_transport_sleeps_jittered_waits_capped_at_30_s(emulator: Emulator) -> None:
+    """Sixteen 503s and dropped connections in a row, through the transport: each wait it
+    sleeps is drawn from 0..ceiling, the ceiling doubling from 0.5 s and then held at 30 s
+    (uncapped, the last ten would have ceilings of 32 s to 4.5 hours), and is the wait its
+    retry line names."""
+    slept: list[float] = []
+    lines: list[str] = []
+    emulator.configure(fail_next=["503", "drop"] * 8)
+    with Data365Api(
+        emulator.url, API_KEY, max_retries=16, sleep=slept.append, on_retry=lines.append
+    ) as api:
+        api.connected_sources()
+    ceilings = [min(30.0, 0.5 * 2**attempt) for attempt in range(16)]
+    assert all(0 <= wait <= ceiling for wait, ceiling in zip(slept, ceilings, strict=True))
+    assert len(set(slept)) > 1  # jittered, not a fixed sequence
+    assert [line.rsplit("waiting ", 1)[1] for line in lines] == [f"{w:.1f} s" for w in slept]
+
+
 def test_a_rejected_key_is_not_retried(emulator: Emulator, tmp_path: object) -> None:
     tap = TapData365(config={"api_key": "not-the-key", "api_url": emulator.url}, setup_mapper=False)
     stream = tap.streams["sources"]

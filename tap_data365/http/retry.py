@@ -1,13 +1,18 @@
 """The retry policy shared by the tap and the setup command: what is retried and how long
-to wait (``Retry-After`` when the API sends it, else exponential waits with full jitter)."""
+to wait (``Retry-After`` when the API sends it, else ``backoff``'s exponential waits with
+full jitter).
+
+The waits are the ``backoff`` package's (the one the Singer SDK retries with), driven by the
+transport's loop rather than by its decorators: see ``Transport.request`` for why.
+"""
 
 from __future__ import annotations
 
 import email.utils
-import random
 import time
 from collections.abc import Iterator
 
+import backoff
 import requests
 
 from tap_data365.errors import RetryWaitTooLongError
@@ -22,12 +27,18 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
 )
+#: The first backoff wait is drawn from 0..0.5 s; each next ceiling doubles, up to 30 s.
+BACKOFF_FIRST_CEILING_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 30.0
 #: The default of the max_retry_wait setting: the longest Retry-After honoured.
 MAX_RETRY_WAIT_SECONDS = 120.0
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date)."""
+    """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date).
+
+    ``backoff.runtime`` only calls a function like this one: backoff parses no header.
+    """
     if response is None:
         return None
     raw = response.headers.get("Retry-After")
@@ -44,12 +55,11 @@ def retry_after_seconds(response: requests.Response | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def backoff_waits(base: float = 0.5, cap: float = 30.0) -> Iterator[float]:
-    """Exponential waits with full jitter: 0..0.5 s, 0..1 s, 0..2 s, … capped."""
-    attempt = 0
-    while True:
-        yield random.uniform(0, min(cap, base * 2**attempt))
-        attempt += 1
+def backoff_waits() -> Iterator[float]:
+    """``backoff.expo`` with ``backoff.full_jitter``: 0..0.5 s, 0..1 s, 0..2 s, … 0..30 s."""
+    ceilings = backoff.expo(factor=BACKOFF_FIRST_CEILING_SECONDS, max_value=BACKOFF_CAP_SECONDS)
+    next(ceilings)  # backoff's wait generators yield once to be primed, before the first wait
+    return map(backoff.full_jitter, ceilings)
 
 
 def next_retry_wait(

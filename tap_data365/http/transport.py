@@ -2,8 +2,8 @@
 
 One session policy (a keep-alive session per thread, the key in its headers only, redirects
 never followed, every body read within ``request_timeout``), one retry policy (``retry.py``:
-429, 5xx and dropped connections, ``Retry-After`` or jittered backoff), one error mapping
-(``error_mapping.py``) and one URL quoting (``api_paths.py``). The streams add the shared
+429, 5xx and dropped connections, ``Retry-After`` or ``backoff``'s jittered waits), one error
+mapping (``error_mapping.py``) and one URL quoting (``api_paths.py``). The streams add the shared
 rate limiter and the SDK's HTTP metrics through the two hooks; setup adds its retry lines.
 """
 
@@ -119,6 +119,13 @@ class Transport:
         (a create): retried only after statuses the server did not act on; otherwise it
         raises RetryUnsafeError and the caller looks before sending again. ``on_answer`` and
         ``on_retry`` replace the transport's hooks for this request (a stream's metrics).
+
+        The waits are ``backoff``'s; the loop is ours because its decorators cannot say this
+        policy: they sleep with ``time.sleep`` (setup and the tests inject theirs), retry on
+        either exceptions or return values (here both, one count and one wait sequence) and
+        jitter every wait (a ``Retry-After`` is waited exactly), and give up by re-raising
+        (here: a refused first connection, a third timeout, an unsafe create or a too-long
+        ``Retry-After`` each end with its own error, naming the attempts).
         """
         waits = backoff_waits()
         attempt = timeouts = 0
