@@ -65,9 +65,8 @@ def test_the_transport_sleeps_jittered_waits_capped_at_30_s(emulator: Emulator) 
     slept: list[float] = []
     lines: list[str] = []
     emulator.configure(fail_next=["503", "drop"] * 8)
-    with Data365Api(
-        emulator.url, API_KEY, max_retries=16, sleep=slept.append, on_retry=lines.append
-    ) as api:
+    settings = ApiSettings(emulator.url, API_KEY, max_retries=16)
+    with Data365Api(settings, sleep=slept.append, on_retry=lines.append) as api:
         api.connected_sources()
     ceilings = [min(30.0, 0.5 * 2**attempt) for attempt in range(16)]
     assert all(0 <= wait <= ceiling for wait, ceiling in zip(slept, ceilings, strict=True))

@@ -30,8 +30,6 @@ RETRIABLE_EXCEPTIONS: tuple[type[Exception], ...] = (
 #: The first backoff wait is drawn from 0..0.5 s; each next ceiling doubles, up to 30 s.
 BACKOFF_FIRST_CEILING_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
-#: The default of the max_retry_wait setting: the longest Retry-After honoured.
-MAX_RETRY_WAIT_SECONDS = 120.0
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -65,7 +63,7 @@ def backoff_waits() -> Iterator[float]:
 def next_retry_wait(
     response: requests.Response | None,
     waits: Iterator[float],
-    max_wait: float = MAX_RETRY_WAIT_SECONDS,
+    max_wait: float,
 ) -> float:
     """How long to wait before the next attempt: ``Retry-After`` when sent, else backoff.
 
