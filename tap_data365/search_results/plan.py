@@ -28,7 +28,6 @@ from tap_data365.search_results.state import PartitionState
 
 #: Task dates carry no time zone; widen a task's range so no zone reading loses a post.
 TASK_RANGE_MARGIN = dt.timedelta(days=1)
-DISCOVERY, TASK_RANGE, DOC_DATE = "discovery", "task-range", "doc_date"
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,7 @@ class Lookbacks:
 class Sweep:
     """One pass of a sync: its windows, read in order, each query ANDed with ``fixed_range``."""
 
+    #: "discovery", "task-range" or "doc_date", as the log lines name the sweep.
     name: str
     windows: tuple[Window, ...]
     fixed_range: Window | None = None
@@ -67,11 +67,11 @@ class SyncPlan:
         """The named sweeps, in reading order."""
         sweeps = []
         if self.discovery is not None:
-            sweeps.append(Sweep(DISCOVERY, (self.discovery,), self.discovery_doc_range))
+            sweeps.append(Sweep("discovery", (self.discovery,), self.discovery_doc_range))
         if self.task_ranges:
-            sweeps.append(Sweep(TASK_RANGE, tuple(self.task_ranges), task_range=True))
+            sweeps.append(Sweep("task-range", tuple(self.task_ranges), task_range=True))
         if self.doc_date is not None:
-            sweeps.append(Sweep(DOC_DATE, (self.doc_date,)))
+            sweeps.append(Sweep("doc_date", (self.doc_date,)))
         return sweeps
 
 

@@ -110,8 +110,9 @@ class SubSourceSync:
             return True
         self._logger.warning(
             "search_results: the Datastreamer API does not filter %s on content.found (%s): "
-            "posts collected late are found through finished tasks' date ranges instead, "
-            "which are read again whole (only posts found since the last sync are emitted)",
+            "posts collected late are found by the task-range sweep instead, which reads "
+            "finished tasks' date ranges again whole (only posts found since the last sync "
+            "are emitted)",
             self._index,
             problem,
         )

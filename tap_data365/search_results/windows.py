@@ -14,8 +14,7 @@ stops with one line rather than deliver duplicates or skip posts.
 
 A window is read with all its pages in flight at once (``concurrency`` requests); windows
 come out in ascending date order, which keeps checkpoints simple: once a window is handed
-out, every post dated before its end has been read. With a Count API (sizing.py) windows are
-sized before they are read, so no page is read twice and none is probed.
+out, every post dated before its end has been read.
 """
 
 from __future__ import annotations
