@@ -129,11 +129,6 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
     return Post(document, document["id"], doc_date, found)
 
 
-def search_record(document: Record, index: str, warnings: HitWarnings | None = None) -> Record:
-    """The record alone (see ``search_post``)."""
-    return search_post(document, index, warnings).record
-
-
 def _normalize_found(document: Record) -> str | None:
     """``content.found`` in the fixed-width format, once: the conformance then keeps it as
     it is. An unreadable value stays as sent (the conformance keeps it in ``extra_fields``).
