@@ -3,7 +3,7 @@
     python bench/conform.py [--posts 25000] [--repeats 5]
 
 In one process, over the emulator's seeded twitter_keywords posts: decode the JSON page bodies,
-shape each post (search_record) and encode it, with and without the schema
+shape each post (search_post) and encode it, with and without the schema
 conformer; prints the best time per post of each and their difference. Nothing is asserted.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from data365_emulator.seed import seeded_posts
-from tap_data365.search_results.hits import search_record
+from tap_data365.search_results.hits import search_post
 from tap_data365.streams.conform import RecordConformer
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "search_results.json"
@@ -32,7 +32,7 @@ def best_per_post(raw: bytes, count: int, step: Callable[[Any], Any], repeats: i
         docs = decode(raw)
         started = time.perf_counter()
         for doc in docs:
-            encode(step(search_record(doc, "data365_twitter_keywords")))
+            encode(step(search_post(doc, "data365_twitter_keywords").record))
         best = min(best, time.perf_counter() - started)
     return best / count * 1e6
 

@@ -126,6 +126,11 @@ def _parse_iso(text: str) -> dt.datetime:
         raise ValueError(msg) from None
 
 
+#: Length of a timestamp in the fixed-width format, ``2024-01-01T00:00:00.000000Z``: a string
+#: of this length ending ``.ffffffZ`` is already normalised and is read as it is.
+FIXED_WIDTH = 27
+
+
 def format_timestamp(moment: dt.datetime) -> str:
     """Format an aware datetime in the tap's one fixed-width UTC format."""
     return moment.astimezone(dt.UTC).strftime(TIMESTAMP_FORMAT)

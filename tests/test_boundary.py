@@ -12,6 +12,8 @@ from typing import Any
 from tap_data365.normalize import format_timestamp
 from tap_data365.search_results.boundary import zone_size
 from tap_data365.search_results.checkpoints import SourceCheckpoint
+from tap_data365.search_results.hits import search_post
+from tap_data365.search_results.plan import plan_sync
 from tap_data365.search_results.ranges import Window
 from tap_data365.search_results.state_check import check_state
 
@@ -32,8 +34,8 @@ def post(number: int, moment: dt.datetime) -> dict[str, Any]:
 
 
 def deliver(check: SourceCheckpoint, posts: list[dict[str, Any]]) -> int:
-    emitted = sum(check.accept(p, catchup=False) for p in posts)
-    check.window_done(Window(BASE - dt.timedelta(days=1), None), catchup=False)
+    emitted = sum(check.accept(search_post(p, "index"), task_range=False) for p in posts)
+    check.window_done(Window(BASE - dt.timedelta(days=1), None), task_range=False)
     check.finish()
     return emitted
 
@@ -119,14 +121,16 @@ def test_each_lookback_guards_its_own_sweep() -> None:
     }
     options = {"lookback": HOUR, "discovery_lookback": dt.timedelta(minutes=10)}
     start, floor = dt.datetime(2025, 12, 31, tzinfo=UTC), dt.datetime(2024, 1, 1, tzinfo=UTC)
-    plan = checkpoint(dict(state), **options).plan([], start=start, floor=floor)
+    check = checkpoint(dict(state), **options)
+    plan = plan_sync(check.state, [], check.lookbacks, start=start, floor=floor)
     # The discovery sweep re-reads the index delay, the doc_date sweep nothing before the
     # bookmark (posts indexed out of order are found recently, so the discovery sweep has them).
-    assert plan.found_sweep == Window(NOW - dt.timedelta(minutes=10), None, "content.found")
-    assert plan.main == Window(start, None)
+    assert plan.discovery == Window(NOW - dt.timedelta(minutes=10), None, "content.found")
+    assert plan.doc_date == Window(start, None)
     # Without a discovery sweep the doc_date lookback is the only guard, and applies.
-    fallback = checkpoint(dict(state), **options).plan(
-        [], start=start, floor=floor, found_filter=False
+    check = checkpoint(dict(state), **options)
+    without = plan_sync(
+        check.state, [], check.lookbacks, start=start, floor=floor, found_filter=False
     )
-    assert fallback.found_sweep is None
-    assert fallback.main == Window(start - HOUR, None)
+    assert without.discovery is None
+    assert without.doc_date == Window(start - HOUR, None)

@@ -1,5 +1,6 @@
-"""Incremental syncs cost what is new: the discovery-date sweep, its verification and fallback,
-lookback without re-emission, fine checkpoints, bounded state, and ``end_date``.
+"""Incremental syncs cost what is new: the discovery sweep, its verification, the task-range
+sweep when it fails, lookback without re-emission, fine checkpoints, bounded state, and
+``end_date``.
 
 Every test runs the real tap against the emulator over HTTP.
 """
@@ -86,7 +87,7 @@ def test_repeating_task_reruns_cost_only_the_new_posts(emu: Emulator, tmp_path: 
         new = set(emitted) - known
         assert len(new) == added  # every new post arrives in this sync
         assert len(emitted) == added  # and nothing of the history comes again
-        assert searches <= 10  # 3 verification probes, the found sweep, the doc_date sweep
+        assert searches <= 10  # 3 verification probes, the discovery sweep, the doc_date sweep
         assert "does not filter" not in result.stderr
         known |= new
         state = result.final_state
@@ -129,21 +130,21 @@ def test_posts_arriving_every_few_minutes_are_emitted_once(emu: Emulator, tmp_pa
 
 
 @pytest.mark.parametrize("mode", ["ignore", "match_none"])
-def test_server_without_found_filter_falls_back_without_reemitting_history(
+def test_server_without_found_filter_gets_the_task_range_sweep_without_reemitting_history(
     emu: Emulator, tmp_path: Path, mode: str
 ) -> None:
     task_id = repeating_task(emu)
     first, _ = sync(emu, tmp_path, None, "first")
     emu.configure(found_ranges=mode)
     added = rerun(emu, task_id)
-    result, searches = sync(emu, tmp_path, first.final_state, "fallback")
+    result, searches = sync(emu, tmp_path, first.final_state, "task-range")
     warnings = [line for line in result.stderr.splitlines() if "does not filter" in line]
     assert len(warnings) == 1
     assert "content.found" in warnings[0]
     new = set(result.ids()) - set(first.ids())
     assert len(new) == added
     assert len(result.ids()) == added  # the task range is read again, its history not emitted
-    assert searches > HISTORY / 100  # what the fallback costs in requests: the whole range
+    assert searches > HISTORY / 100  # what the task-range sweep costs in requests: the whole range
     # The next sync, the task unchanged: nothing read again, nothing emitted.
     quiet, quiet_searches = sync(emu, tmp_path, result.final_state, "quiet")
     assert quiet.ids() == []

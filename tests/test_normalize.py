@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tap_data365 import normalize
-from tap_data365.search_results.hits import search_record
+from tap_data365.search_results.hits import search_post
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_both_done_spellings(status: str) -> None:
 
 def test_search_record_keeps_everything_but_normalises_doc_date() -> None:
     document = {"id": 5, "doc_date": "2023-09-20T13:48:05.000", "twitter": {"x": 1}, "new": True}
-    record = search_record(document, "data365_twitter_keywords")
+    record = search_post(document, "data365_twitter_keywords").record
     assert record == {
         "id": "5",
         "doc_date": "2023-09-20T13:48:05.000000Z",
@@ -115,5 +115,5 @@ def test_search_record_keeps_everything_but_normalises_doc_date() -> None:
 
 
 def test_search_record_falls_back_to_content_published() -> None:
-    record = search_record({"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i")
+    record = search_post({"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i").record
     assert record["doc_date"] == "2024-01-02T03:04:05.000000Z"

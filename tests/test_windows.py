@@ -15,8 +15,9 @@ from tap_harness import API_KEY
 from data365_emulator import Emulator, EmulatorConfig
 from tap_data365.search_results.boundary import zone_size
 from tap_data365.search_results.checkpoints import SourceCheckpoint
-from tap_data365.search_results.plan import Plan
-from tap_data365.search_results.ranges import Window, combine_query, merge_ranges
+from tap_data365.search_results.hits import search_post
+from tap_data365.search_results.plan import SyncPlan, plan_sync
+from tap_data365.search_results.ranges import Post, Window, combine_query, merge_ranges
 from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.windows import WindowReader
 
@@ -83,10 +84,10 @@ def checkpoint(state: dict[str, Any], lookback: dt.timedelta = dt.timedelta(hour
     return SourceCheckpoint(state, lookback=lookback, now=NOW)
 
 
-def planned(check: SourceCheckpoint, tasks: list[dict[str, Any]], **options: Any) -> Plan:
+def planned(check: SourceCheckpoint, tasks: list[dict[str, Any]], **options: Any) -> SyncPlan:
     """The plan, checked to change nothing, then adopted as a sync adopts it."""
     before = copy.deepcopy(dict(check.state.raw))
-    plan = check.plan(tasks, **options)
+    plan = plan_sync(check.state, tasks, check.lookbacks, **options)
     assert dict(check.state.raw) == before  # planning has no side effect
     check.adopt(plan)
     return plan
@@ -100,11 +101,11 @@ def test_first_sync_reads_from_start_and_remembers_finished_tasks() -> None:
         start=at("2024-01-01"),
         floor=at("2024-01-01"),
     )
-    assert plan == Plan(None, None, [], Window(at("2024-01-01"), None))
+    assert plan == SyncPlan(None, None, [], Window(at("2024-01-01"), None))
     assert state["tasks_seen"] == {"t1": "u1"}
 
 
-def test_found_sweep_covers_older_doc_dates_and_reads_no_task_range() -> None:
+def test_discovery_sweep_covers_older_doc_dates_and_reads_no_task_range() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
         "found_mark": "2025-06-01T00:00:00.000000Z",
@@ -119,14 +120,14 @@ def test_found_sweep_covers_older_doc_dates_and_reads_no_task_range() -> None:
     # With a discovery sweep, the doc_date sweep starts at the bookmark: posts indexed out of
     # order carry a recent content.found, and come through the discovery sweep.
     split = at("2024-12-31")
-    assert plan.found_sweep == Window(at("2025-05-31T23:00:00"), None, "content.found")
-    assert plan.found_doc_range == Window(at("2024-01-01"), split)
-    assert plan.catchup == []  # the re-run task's posts come through the found sweep
-    assert plan.main == Window(split, None)
+    assert plan.discovery == Window(at("2025-05-31T23:00:00"), None, "content.found")
+    assert plan.discovery_doc_range == Window(at("2024-01-01"), split)
+    assert plan.task_ranges == []  # the re-run task's posts come through the discovery sweep
+    assert plan.doc_date == Window(split, None)
     assert state["tasks_seen"] == {"t1": "u2"}
 
 
-def test_an_interrupted_fallback_is_taken_over_by_the_found_sweep() -> None:
+def test_an_interrupted_task_range_sweep_is_taken_over_by_the_discovery_sweep() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
         "found_mark": "2025-06-01T00:00:00.000000Z",
@@ -134,9 +135,9 @@ def test_an_interrupted_fallback_is_taken_over_by_the_found_sweep() -> None:
         "catchup_found_from": "2025-05-01T00:00:00.000000Z",
     }
     plan = planned(checkpoint(state), [], start=at("2024-12-31"), floor=at("2024-01-01"))
-    # The sweep starts where the catch-up's filter did: nothing it would emit is missed.
-    assert plan.found_sweep == Window(at("2025-05-01"), None, "content.found")
-    assert plan.catchup == []
+    # The sweep starts where the task ranges' filter did: nothing they would emit is missed.
+    assert plan.discovery == Window(at("2025-05-01"), None, "content.found")
+    assert plan.task_ranges == []
     assert "catchup" not in state
     assert "catchup_found_from" not in state
 
@@ -153,8 +154,8 @@ def test_end_date_bounds_both_sweeps() -> None:
         floor=at("2024-01-01"),
         end=at("2024-03-01"),
     )
-    assert plan.found_doc_range == Window(at("2024-01-01"), at("2024-03-01"))
-    assert plan.main is None  # the bookmark is past end_date: nothing to sweep by doc_date
+    assert plan.discovery_doc_range == Window(at("2024-01-01"), at("2024-03-01"))
+    assert plan.doc_date is None  # the bookmark is past end_date: nothing to sweep by doc_date
 
 
 def test_task_finished_since_last_sync_is_read_again_then_forgotten() -> None:
@@ -171,25 +172,29 @@ def test_task_finished_since_last_sync_is_read_again_then_forgotten() -> None:
         start=at("2024-12-31"),
         floor=at("2024-01-01"),
     )
-    catchup = Window(at("2024-02-29"), at("2024-03-04"))
-    assert plan == Plan(None, None, [catchup], Window(at("2024-12-30T23:00:00"), None))
+    task_range = Window(at("2024-02-29"), at("2024-03-04"))
+    assert plan == SyncPlan(None, None, [task_range], Window(at("2024-12-30T23:00:00"), None))
     assert state["tasks_seen"] == {"t1": "u1", "t2": "u1"}  # pruned the task that is gone
     assert state["catchup"] == [["2024-02-29T00:00:00.000000Z", "2024-03-04T00:00:00.000000Z"]]
-    # A killed sync resumes the catch-up range from the state alone.
-    resumed = checkpoint(dict(state), dt.timedelta(0)).plan(
-        [], start=at("2024-12-31"), floor=at("2024-01-01")
+    # A killed sync resumes the task range from the state alone.
+    again = checkpoint(dict(state), dt.timedelta(0))
+    resumed = plan_sync(
+        again.state, [], again.lookbacks, start=at("2024-12-31"), floor=at("2024-01-01")
     )
-    assert resumed.catchup == [catchup]
+    assert resumed.task_ranges == [task_range]
     # Reading it moves no bookmark and clears it.
-    check.window_done(catchup, catchup=True)
+    check.window_done(task_range, task_range=True)
     assert "catchup" not in state
     assert state["replication_key_value"] == "2024-12-31T00:00:00.000000Z"
-    assert check.accept({"id": "p", "doc_date": "2025-01-01T00:00:00.000000Z"}, catchup=False)
-    check.window_done(Window(at("2024-12-30T23:00:00"), None), catchup=False)
+    assert check.accept(
+        search_post({"id": "p", "doc_date": "2025-01-01T00:00:00.000000Z"}, "index"),
+        task_range=False,
+    )
+    check.window_done(Window(at("2024-12-30T23:00:00"), None), task_range=False)
     assert state["replication_key_value"] == "2025-01-01T00:00:00.000000Z"
 
 
-def test_fallback_rereads_a_rerun_task_but_emits_only_posts_found_since() -> None:
+def test_task_range_sweep_rereads_a_rerun_task_but_emits_only_posts_found_since() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
         "found_mark": "2025-06-01T00:00:00.000000Z",
@@ -203,22 +208,23 @@ def test_fallback_rereads_a_rerun_task_but_emits_only_posts_found_since() -> Non
         floor=at("2024-01-01"),
         found_filter=False,
     )
-    assert plan.found_sweep is None
-    assert plan.catchup == [Window(at("2024-04-30"), at("2024-05-03"))]
+    assert plan.discovery is None
+    assert plan.task_ranges == [Window(at("2024-04-30"), at("2024-05-03"))]
     old = {"id": "old", "doc_date": "2024-05-01T10:00:00.000000Z",
            "content": {"found": "2024-05-02T00:00:00Z"}}  # fmt: skip
     new = {"id": "new", "doc_date": "2024-05-01T11:00:00.000000Z",
            "content": {"found": "2025-07-01T00:00:00Z"}}  # fmt: skip
-    assert not check.accept(old, catchup=True)
-    assert check.accept(new, catchup=True)
-    assert not check.accept(new, catchup=True)  # read twice in one sync: emitted once
-    check.window_done(plan.catchup[0], catchup=True)
+    assert not check.accept(search_post(old, "index"), task_range=True)
+    assert check.accept(search_post(new, "index"), task_range=True)
+    # Read twice in one sync: emitted once.
+    assert not check.accept(search_post(new, "index"), task_range=True)
+    check.window_done(plan.task_ranges[0], task_range=True)
     assert state["found_mark"] == "2025-07-01T00:00:00.000000Z"
     assert "catchup_found_from" not in state
     assert (check.counts.emitted, check.counts.skipped_old, check.counts.skipped_seen) == (1, 1, 1)
 
 
-def test_found_mark_waits_for_the_whole_catchup() -> None:
+def test_found_mark_waits_for_the_whole_task_range_sweep() -> None:
     state: dict[str, Any] = {
         "replication_key_value": "2024-12-31T00:00:00.000000Z",
         "found_mark": "2025-06-01T00:00:00.000000Z",
@@ -229,13 +235,13 @@ def test_found_mark_waits_for_the_whole_catchup() -> None:
     plan = planned(check, [], start=at("2024-12-31"), floor=at("2024-01-01"), found_filter=False)
     new = {"id": "n", "doc_date": "2024-04-02T00:00:00.000000Z",
            "content": {"found": "2025-07-01T00:00:00Z"}}  # fmt: skip
-    assert check.accept(new, catchup=True)
-    check.window_done(Window(at("2024-04-01"), at("2024-05-01")), catchup=True)
+    assert check.accept(search_post(new, "index"), task_range=True)
+    check.window_done(Window(at("2024-04-01"), at("2024-05-01")), task_range=True)
     # Half the range is read: a resumed sync filters and skips exactly as this one did.
     assert state["found_mark"] == "2025-06-01T00:00:00.000000Z"
     assert state["catchup_found_from"] == "2025-05-31T23:00:00.000000Z"
     assert zone_size(state["zone"]) == 1
-    check.window_done(Window(at("2024-05-01"), plan.catchup[0].end), catchup=True)
+    check.window_done(Window(at("2024-05-01"), plan.task_ranges[0].end), task_range=True)
     assert state["found_mark"] == "2025-07-01T00:00:00.000000Z"
     assert "catchup" not in state
 
@@ -249,7 +255,7 @@ def emulator() -> Iterator[Emulator]:
 def http_fetcher(emulator: Emulator, calls: list[tuple[str, int]]) -> Any:
     session = requests.Session()
 
-    def fetch(query: str, offset: int, size: int) -> list[dict[str, Any]]:
+    def fetch(query: str, offset: int, size: int) -> list[Post]:
         calls.append((query, offset))
         body = {
             "query": {
@@ -264,7 +270,7 @@ def http_fetcher(emulator: Emulator, calls: list[tuple[str, int]]) -> Any:
         )
         response.raise_for_status()
         results: list[dict[str, Any]] = response.json()["results"]
-        return results
+        return [search_post(raw, "data365_twitter_keywords") for raw in results]
 
     return fetch
 
@@ -283,7 +289,7 @@ def test_reader_splits_full_windows_and_reads_everything_in_order(
         describe="test index",
     )
     completed = list(reader.read([Window(at("2024-01-01"), None)]))
-    ids = [r["id"] for c in completed for r in c.records]
+    ids = [p.id for c in completed for p in c.posts]
     assert len(ids) == len(set(ids)) == 25_000
     starts = [c.window.start for c in completed]
     assert starts == sorted(starts)
@@ -319,7 +325,7 @@ def test_counted_windows_are_read_one_at_a_time_without_probes(emulator: Emulato
         sizer=WindowSizer(count, warnings.append),
     )
     completed = list(reader.read([Window(at("2024-01-01"), None)]))
-    assert len({r["id"] for c in completed for r in c.records}) == 25_000
+    assert len({p.id for c in completed for p in c.posts}) == 25_000
     assert warnings == []
     assert all(offset < 9_900 for _, offset in calls)  # no window was probed
     # After the first page of the whole range (the sample), the windows' pages never

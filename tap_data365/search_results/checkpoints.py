@@ -6,16 +6,17 @@ A source's state partition (state.py) holds, besides the doc_date bookmark B (ne
 - ``found_mark`` (F): the newest ``content.found`` (discovery date) of any post delivered.
   The next sync sweeps ``content.found >= F - discovery lookback`` over ``doc_date < B``,
   which is where posts collected late (task re-runs, posts without a task) and posts indexed
-  out of order land; its ``doc_date`` sweep then starts at B. Without a discovery sweep (the
-  fallback) the ``doc_date`` sweep starts at ``B - lookback`` instead: the doc_date lookback
-  is then the only guard for posts indexed out of order (plan.py).
+  out of order land; its doc_date sweep then starts at B. Without a discovery sweep the
+  doc_date sweep starts at ``B - lookback`` instead: the doc_date lookback is then the only
+  guard for posts indexed out of order (plan.py).
 - ``zone``: the boundary zone (boundary.py): delivered posts with ``doc_date >= B -
   lookback`` or ``found >= F - discovery lookback`` — everything the next sync may read
   again, whichever sweeps it runs — so a re-read post is skipped, not re-emitted.
 - ``tasks_seen``: ``{task id: updated_at}`` of finished tasks whose posts are covered, for
-  the fallback when the server cannot filter on ``content.found``: a task finished since is
-  read again over its date range, emitting only posts found since ``catchup_found_from``.
-- ``catchup``/``catchup_found_from``: those ranges still to read (a killed sync resumes them).
+  the task-range sweep when the server cannot filter on ``content.found``: a task finished
+  since is read again over its date range, emitting only posts found since a fixed date.
+- ``catchup``/``catchup_found_from`` (names kept from 0.3.0): those task ranges still to
+  read and that date (a killed sync resumes them).
 
 Bookmarks move only when a window has been read to its end, and a STATE follows every window.
 """
@@ -23,14 +24,14 @@ Bookmarks move only when a window has been read to its end, and a STATE follows 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from tap_data365.normalize import format_timestamp, parse_timestamp
 from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS, BoundaryZone, Bounds
-from tap_data365.search_results.plan import Lookbacks, Plan, plan_sync
-from tap_data365.search_results.ranges import DOC_DATE, FOUND, Record, Window, record_date
+from tap_data365.search_results.plan import Lookbacks, SyncPlan
+from tap_data365.search_results.ranges import DOC_DATE, Post, Window
 from tap_data365.search_results.state import PartitionState
 from tap_data365.search_results.windows import CompletedWindow
 
@@ -64,60 +65,39 @@ class SourceCheckpoint:
     ) -> None:
         self.state = PartitionState(state)
         discovery = lookback if discovery_lookback is None else discovery_lookback
-        self._lookbacks = Lookbacks(doc_date=lookback, discovery=discovery)
+        self.lookbacks = Lookbacks(doc_date=lookback, discovery=discovery)
         self._now = now
         self.zone = BoundaryZone(self.state.zone, self._zone_bounds(), zone_limit)
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
-        self._catchup_found: str | None = None
+        self._task_ranges_found: str | None = None
 
-    def wants_found_sweep(self) -> bool:
-        """A found sweep needs both marks from an earlier sync (else the first sync reads all)."""
+    def wants_discovery_sweep(self) -> bool:
+        """A discovery sweep needs both marks from an earlier sync (else the first reads all)."""
         return self.state.bookmark is not None and self.state.found_mark is not None
 
-    def plan(
-        self,
-        tasks: Iterable[Mapping[str, Any]],
-        *,
-        start: dt.datetime | None,
-        floor: dt.datetime,
-        end: dt.datetime | None = None,
-        found_filter: bool = True,
-    ) -> Plan:
-        """The windows to read this sync (plan.py); the state is not changed."""
-        return plan_sync(
-            self.state,
-            tasks,
-            self._lookbacks,
-            start=start,
-            floor=floor,
-            end=end,
-            found_filter=found_filter,
-        )
-
-    def adopt(self, plan: Plan) -> None:
+    def adopt(self, plan: SyncPlan) -> None:
         """Record the plan's task part in the state, before anything is read."""
         self.state.tasks_seen = plan.tasks_seen
-        self.state.catchup = plan.catchup
-        self.state.catchup_found_from = plan.catchup_found_from
+        self.state.task_ranges = plan.task_ranges
+        self.state.task_ranges_found_from = plan.task_ranges_found_from
 
     # ------------------------------------------------------------------ delivering
 
-    def accept(self, record: Record, *, catchup: bool) -> bool:
+    def accept(self, post: Post, *, task_range: bool) -> bool:
         """True when the post is to be emitted: not delivered before (as far as known)."""
-        doc = record_date(record, DOC_DATE)
-        found = record_date(record, FOUND)
+        doc, found = post.doc_date, post.found
         if doc is not None and (self._newest_doc is None or doc > self._newest_doc):
             self._newest_doc = doc
         if found is not None and (self._newest_found is None or found > self._newest_found):
             self._newest_found = found
-        doc_id = str(record.get("id"))
+        doc_id = post.id
         if self.zone.seen(doc_id, (doc, found)):
             self.counts.skipped_seen += 1
             return False
-        if catchup and found is not None:
-            found_from = self.state.catchup_found_from
+        if task_range and found is not None:
+            found_from = self.state.task_ranges_found_from
             if found_from is not None and found < found_from:
                 self.counts.skipped_old += 1  # found before the last sync: delivered then
                 return False
@@ -125,22 +105,22 @@ class SourceCheckpoint:
         self.counts.emitted += 1
         return True
 
-    def window_done(self, window: Window, *, catchup: bool) -> None:
+    def window_done(self, window: Window, *, task_range: bool) -> None:
         """Record a window read to its end (call after its posts went through ``accept``)."""
         newest_doc, self._newest_doc = self._newest_doc, None
         newest_found, self._newest_found = self._newest_found, None
-        if catchup:
-            self.state.catchup = _subtract(self.state.catchup, window)
-            # The found mark waits for the whole catch-up: while it is pending, the zone must
-            # keep what it delivered (found since its filter), in case another sync resumes it.
+        if task_range:
+            self.state.task_ranges = _subtract(self.state.task_ranges, window)
+            # The found mark waits for every task range: while one is pending, the zone must
+            # keep what they delivered (found since their filter), in case another sync resumes.
             if newest_found is not None and (
-                self._catchup_found is None or newest_found > self._catchup_found
+                self._task_ranges_found is None or newest_found > self._task_ranges_found
             ):
-                self._catchup_found = newest_found
+                self._task_ranges_found = newest_found
             newest_found = None
-            if not self.state.catchup:
-                self.state.catchup_found_from = None
-                newest_found, self._catchup_found = self._catchup_found, None
+            if not self.state.task_ranges:
+                self.state.task_ranges_found_from = None
+                newest_found, self._task_ranges_found = self._task_ranges_found, None
         elif window.field == DOC_DATE:
             current = self.state.bookmark
             if newest_doc is not None and (current is None or newest_doc > current):
@@ -163,10 +143,10 @@ class SourceCheckpoint:
         mark = parse_timestamp(self.state.found_mark)
         if bookmark is None or mark is None:
             return None
-        # The doc_date bound is the fallback's: the next sync may have to fall back.
+        # The doc_date bound is the one without a discovery sweep: the next sync may run none.
         return (
-            format_timestamp(bookmark - self._lookbacks.doc_date),
-            format_timestamp(mark - self._lookbacks.discovery),
+            format_timestamp(bookmark - self.lookbacks.doc_date),
+            format_timestamp(mark - self.lookbacks.discovery),
         )
 
     def _store_zone(self, *, final: bool = False) -> None:
@@ -178,7 +158,7 @@ def _subtract(windows: list[Window], done: Window) -> list[Window]:
     remaining: list[Window] = []
     for window in windows:
         if window.end is None or done.end is None:
-            continue  # catch-up ranges are always closed
+            continue  # task ranges are always closed
         if done.end <= window.start or done.start >= window.end:
             remaining.append(window)
             continue
@@ -191,16 +171,16 @@ def _subtract(windows: list[Window], done: Window) -> list[Window]:
 
 def chunks(
     completed: CompletedWindow, size: int = CHECKPOINT_POSTS
-) -> Iterator[tuple[Window, list[Record]]]:
+) -> Iterator[tuple[Window, list[Post]]]:
     """The window's posts sorted by its field, in chunks of about ``size`` cut where the value
     changes, each with the part of the window it completes (a chunk's window ends where the
     next chunk's first value begins; the last one ends with the window)."""
     field = completed.window.field
 
-    def key(record: Record) -> str:
-        return record_date(record, field) or ""
+    def key(post: Post) -> str:
+        return post.date(field) or ""
 
-    ordered = sorted(completed.records, key=key)
+    ordered = sorted(completed.posts, key=key)
     start = completed.window.start
     begin = 0
     while begin < len(ordered):

@@ -9,23 +9,21 @@ silently. Three one-page queries tell them apart from a server that honours it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
-from tap_data365.search_results.ranges import FOUND, Record, Window, combine_query, record_date
+from tap_data365.search_results.ranges import FOUND, Window, combine_query
+from tap_data365.search_results.windows import PageFetcher
 
 #: Posts compared between "the query" and "the query, found at any time".
 PROBE_SIZE = 10
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _FUTURE = dt.timedelta(days=1)
 
-Fetch = Callable[[str, int, int], list[Record]]
 
-
-def found_filter_problem(fetch: Fetch, base_query: str, now: dt.datetime) -> str | None:
+def found_filter_problem(fetch: PageFetcher, base_query: str, now: dt.datetime) -> str | None:
     """None when ``content.found`` ranges are honoured, else what the server got wrong."""
     future = Window(now + _FUTURE, None, FOUND)
     ahead = fetch(combine_query(base_query, future), 0, 1)
-    if any(record_date(post, FOUND) is None or future.outside(post) for post in ahead):
+    if any(post.found is None or future.outside(post) for post in ahead):
         return "a content.found range wholly in the future matched posts found before it"
     everything = fetch(base_query, 0, PROBE_SIZE)
     if everything:

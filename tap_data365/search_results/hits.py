@@ -1,14 +1,10 @@
-"""Search hits → ``search_results`` records, and the posts the API sends odd.
+"""Search hits → ``search_results`` records, each with its dates normalised once.
 
-``search_hits`` unwraps a search answer; ``search_record`` changes a post as little as
-possible. Posts without an ``id`` or with a ``doc_date`` nobody can read are neither
-dropped nor merged (nothing lost): a post without an id gets a stable one, made from its
-``source.link`` when it has one (the same post gets the same id on every read) or else from
-a hash of the post; an unreadable ``doc_date`` becomes null with the value as sent kept in
-``doc_date_raw``, and a null or missing one (without ``content.published``) stays null.
-``OddHits`` counts posts given an id, and posts left without a doc_date for any of those
-reasons, so the sync warns once per index and kind with the count and an example id,
-instead of once per post or not at all.
+Posts without an ``id`` or with a ``doc_date`` nobody can read are neither dropped nor merged
+(nothing lost): a post without an id gets one that is the same on every read (from its
+``source.link``, else a hash of the post), and an unreadable ``doc_date`` becomes null with
+the value as sent kept. Those posts are counted rather than logged one by one, so the sync
+warns once per index and kind, with the count and an example id.
 """
 
 from __future__ import annotations
@@ -20,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tap_data365.normalize import ShapeError, normalize_timestamp, unwrap_list
+from tap_data365.search_results.ranges import Post, Record
 
 #: Where an unreadable doc_date is kept as sent (moved under extra_fields like any field
 #: the schema does not declare).
@@ -36,7 +33,7 @@ def stable_id(document: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:40]
 
 
-class OddHits:
+class HitWarnings:
     """Counts of posts given an id or a null doc_date, for one warning each (thread-safe)."""
 
     def __init__(self) -> None:
@@ -97,21 +94,20 @@ def count_total(payload: object) -> int | None:
     return value if type(value) is int and value >= 0 else None
 
 
-def search_record(
-    document: dict[str, Any], index: str, odd: OddHits | None = None
-) -> dict[str, Any]:
-    """A search document → the ``search_results`` record, changed as little as possible.
+def search_post(document: Record, index: str, warnings: HitWarnings | None = None) -> Post:
+    """A search document → the ``search_results`` record, changed as little as possible,
+    carried with its id and dates for the sync.
 
     Only ``doc_date`` and ``content.found`` are rewritten (to the fixed-width UTC format,
     as the schema's conformance would; ``doc_date`` from ``content.published`` when the API
-    sends none); ``data_source`` and a string ``id`` are guaranteed
-    (see OddHits for posts without either). Every other field is kept as sent.
+    sends none); ``data_source`` and a string ``id`` are guaranteed (see HitWarnings for
+    posts without either). Every other field is kept as sent.
     """
-    odd = odd or OddHits()
+    warnings = warnings or HitWarnings()
     doc_id = document.get("id")
     if doc_id is None or doc_id == "":
         document["id"] = stable_id(document)  # before any field changes: the same post,
-        odd.note("no_id", document["id"])  # the same id
+        warnings.note("no_id", document["id"])  # the same id
     elif not isinstance(doc_id, str):
         document["id"] = str(doc_id)
     raw_date = document.get("doc_date")
@@ -119,31 +115,34 @@ def search_record(
         content = document.get("content")
         raw_date = content.get("published") if isinstance(content, Mapping) else None
     try:
-        document["doc_date"] = normalize_timestamp(raw_date)
+        doc_date = document["doc_date"] = normalize_timestamp(raw_date)
     except (ValueError, OverflowError, OSError):
-        document["doc_date"] = None
+        doc_date = document["doc_date"] = None
         document[RAW_DATE_FIELD] = raw_date
-        odd.note("bad_date", document["id"])
+        warnings.note("bad_date", document["id"])
     else:
         if raw_date is None:
-            odd.note("bad_date", document["id"])
-    _normalize_found(document)
+            warnings.note("bad_date", document["id"])
+    found = _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
-    return document
+    return Post(document, document["id"], doc_date, found)
 
 
-def _normalize_found(document: dict[str, Any]) -> None:
-    """``content.found`` in the fixed-width format, once: the windows, the checkpoint and the
-    schema's conformance then read it as it is. An unreadable value stays as sent (the
-    conformance keeps it in ``extra_fields``)."""
+def _normalize_found(document: Record) -> str | None:
+    """``content.found`` in the fixed-width format, once: the conformance then keeps it as
+    it is. An unreadable value stays as sent (the conformance keeps it in ``extra_fields``).
+    Returns the post's discovery date for the sync (None: absent or unreadable)."""
     content = document.get("content")
     if type(content) is not dict:
-        return
+        return None
     found = content.get("found")
-    if found is None or isinstance(found, bool | dict | list):
-        return  # what the conformance refuses too
+    if found is None:
+        return None
     try:
-        content["found"] = normalize_timestamp(found)
+        normalized = normalize_timestamp(found)
     except (ValueError, OverflowError, OSError):
-        return
+        return None  # an unreadable date cannot be checked; the record keeps it as sent
+    if not isinstance(found, bool | dict | list):
+        content["found"] = normalized  # what the conformance refuses is left as sent
+    return normalized

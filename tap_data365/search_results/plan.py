@@ -3,16 +3,16 @@
 The sweeps, in reading order (the discovery sweep first, so the found mark only moves past
 posts of the older doc_dates once they have been swept):
 
-- ``discovery``: ``content.found >= found mark - discovery lookback`` over ``doc_date`` in
-  [floor, bookmark) — posts collected late and posts indexed out of order;
-- ``task ranges`` (the fallback, when the server does not filter on ``content.found``): the
-  date ranges of tasks finished since they were last seen, emitting only posts found since
-  ``catchup_found_from``;
-- ``doc_date``: ``doc_date >= bookmark`` (``- lookback`` when there is no discovery sweep:
-  the doc_date lookback is then the only guard for posts indexed out of order).
+- the discovery sweep: ``content.found >= found mark - discovery lookback`` over ``doc_date``
+  in [floor, bookmark) — posts collected late and posts indexed out of order;
+- the task-range sweep (when the server does not filter on ``content.found``): the date
+  ranges of tasks finished since they were last seen, emitting only posts found since
+  ``task_ranges_found_from``;
+- the doc_date sweep: ``doc_date >= bookmark`` (``- lookback`` without a discovery sweep: the
+  doc_date lookback is then the only guard for posts indexed out of order).
 
-What the plan records in the state (the tasks seen, the task ranges still to read, their
-filter) is written when the sync adopts it (``SourceCheckpoint.adopt``), not while planning.
+The plan is pure so that what it records in the state (the tasks seen, the task ranges still
+to read, their filter) is written in one step when the sync adopts it (``SourceCheckpoint.adopt``).
 """
 
 from __future__ import annotations
@@ -40,37 +40,38 @@ class Lookbacks:
 
 @dataclass(frozen=True)
 class Sweep:
-    """One pass of a sync: its windows, read in order, each query also bounded by ``also``."""
+    """One pass of a sync: its windows, read in order, each query ANDed with ``fixed_range``."""
 
+    #: "discovery", "task-range" or "doc_date", as the log lines name the sweep.
     name: str
     windows: tuple[Window, ...]
-    also: Window | None = None
-    #: The fallback's task ranges: only posts found since ``catchup_found_from`` are emitted.
-    catchup: bool = False
+    fixed_range: Window | None = None
+    #: The task-range sweep: only posts found since ``task_ranges_found_from`` are emitted.
+    task_range: bool = False
 
 
 @dataclass(frozen=True)
-class Plan:
-    """One sync of one source: found sweep, task ranges, doc_date sweep."""
+class SyncPlan:
+    """The windows of one sync of one sub-source: discovery, task-range and doc_date sweeps."""
 
-    #: Window on ``content.found``, read within ``found_doc_range`` (None: no found sweep).
-    found_sweep: Window | None
-    found_doc_range: Window | None
-    catchup: list[Window]
-    main: Window | None
+    #: Window on ``content.found``, read within ``discovery_doc_range`` (None: no discovery).
+    discovery: Window | None
+    discovery_doc_range: Window | None
+    task_ranges: list[Window]
+    doc_date: Window | None
     #: What adopting the plan records in the state (not part of what is read).
     tasks_seen: Mapping[str, str] = field(default_factory=dict, compare=False)
-    catchup_found_from: str | None = field(default=None, compare=False)
+    task_ranges_found_from: str | None = field(default=None, compare=False)
 
     def sweeps(self) -> list[Sweep]:
         """The named sweeps, in reading order."""
         sweeps = []
-        if self.found_sweep is not None:
-            sweeps.append(Sweep("discovery", (self.found_sweep,), self.found_doc_range))
-        if self.catchup:
-            sweeps.append(Sweep("task ranges", tuple(self.catchup), catchup=True))
-        if self.main is not None:
-            sweeps.append(Sweep("doc_date", (self.main,)))
+        if self.discovery is not None:
+            sweeps.append(Sweep("discovery", (self.discovery,), self.discovery_doc_range))
+        if self.task_ranges:
+            sweeps.append(Sweep("task-range", tuple(self.task_ranges), task_range=True))
+        if self.doc_date is not None:
+            sweeps.append(Sweep("doc_date", (self.doc_date,)))
         return sweeps
 
 
@@ -81,41 +82,41 @@ def plan_sync(
     *,
     start: dt.datetime | None,
     floor: dt.datetime,
-    end: dt.datetime | None,
-    found_filter: bool,
-) -> Plan:
+    end: dt.datetime | None = None,
+    found_filter: bool = True,
+) -> SyncPlan:
     """The windows to read. ``start``: the later of the bookmark and ``start_date`` (None:
     nothing yet); ``floor``: where reading starts when there is neither; ``end``:
     ``end_date``; ``found_filter``: the server was just verified to filter on content.found."""
     bookmark, mark = parse_timestamp(state.bookmark), parse_timestamp(state.found_mark)
-    pending, found_from = state.catchup, state.catchup_found_from
-    # A catch-up left without its filter (state of an older version) is read as it was.
-    use_found = found_filter and bookmark is not None and mark is not None
-    use_found = use_found and not (pending and found_from is None)
-    main_start = floor if start is None else start
-    if bookmark is not None and not use_found:
-        main_start = max(main_start - lookbacks.doc_date, floor)
-    split = main_start if end is None else min(main_start, end)
-    found_sweep = found_doc_range = None
-    if use_found:
-        assert mark is not None  # use_found
+    pending, found_from = state.task_ranges, state.task_ranges_found_from
+    # Task ranges left without their filter (state of an older version) are read as they were.
+    discover = found_filter and bookmark is not None and mark is not None
+    discover = discover and not (pending and found_from is None)
+    doc_start = floor if start is None else start
+    if bookmark is not None and not discover:
+        doc_start = max(doc_start - lookbacks.doc_date, floor)
+    split = doc_start if end is None else min(doc_start, end)
+    discovery = discovery_doc_range = None
+    if discover:
+        assert mark is not None  # discover
         sweep_from = mark - lookbacks.discovery
         if pending:
-            # An interrupted fallback's ranges: the found sweep covers what they would
-            # still emit (posts found since their filter), so the sweeps never overlap.
+            # An interrupted task-range sweep: the discovery sweep covers what it would still
+            # emit (posts found since its filter), so the sweeps never overlap.
             sweep_from = min(sweep_from, parse_timestamp(found_from) or sweep_from)
             pending, found_from = [], None
         if floor < split:
-            found_sweep, found_doc_range = Window(sweep_from, None, FOUND), Window(floor, split)
-    read_ranges = not use_found and bookmark is not None
+            discovery, discovery_doc_range = Window(sweep_from, None, FOUND), Window(floor, split)
+    read_ranges = not discover and bookmark is not None
     tasks_seen, ranges = _finished_tasks(tasks, state.tasks_seen, (floor, split), read_ranges)
-    catchup = merge_ranges([(w.start, w.end) for w in pending] + ranges)
-    if catchup and found_from is None and mark is not None:
+    task_ranges = merge_ranges([(w.start, w.end) for w in pending] + ranges)
+    if task_ranges and found_from is None and mark is not None:
         # Posts found before this were delivered by earlier syncs: fixed for the plan, so a
-        # resumed catch-up filters exactly as the interrupted one did.
+        # resumed task-range sweep filters exactly as the interrupted one did.
         found_from = format_timestamp(mark - lookbacks.discovery)
-    main = Window(main_start, end) if end is None or main_start < end else None
-    return Plan(found_sweep, found_doc_range, catchup, main, tasks_seen, found_from)
+    doc_date = Window(doc_start, end) if end is None or doc_start < end else None
+    return SyncPlan(discovery, discovery_doc_range, task_ranges, doc_date, tasks_seen, found_from)
 
 
 def _finished_tasks(

@@ -1,9 +1,8 @@
 """Date ranges of the search: a window on ``doc_date`` or ``content.found``, as a Lucene
-range, split in halves, merged with others, and the post's date it checks.
+range, split in halves, merged with others, and the check that a post lies inside it.
 
-Dates are compared as strings in the fixed-width UTC format (``normalize.format_timestamp``):
-``doc_date`` and ``content.found`` are normalised once, when a hit becomes a record
-(hits.py), so reading them here is a dictionary lookup.
+Dates compare as strings in the fixed-width UTC format (``normalize.FIXED_WIDTH``): a post's
+two dates are normalised once, when its hit becomes a ``Post`` (hits.py), and travel with it.
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
-from tap_data365.normalize import format_timestamp, normalize_timestamp
+from tap_data365.normalize import format_timestamp
 
 #: A window narrower than this cannot be split further.
 MIN_WIDTH = dt.timedelta(milliseconds=1)
@@ -22,10 +21,21 @@ MIN_WIDTH = dt.timedelta(milliseconds=1)
 OPEN_END_STEP = dt.timedelta(days=1)
 DOC_DATE = "doc_date"
 FOUND = "content.found"
-#: Length of a timestamp in the fixed-width format, ``2024-01-01T00:00:00.000000Z``.
-FIXED_WIDTH = 27
 
 Record = dict[str, Any]
+
+
+class Post(NamedTuple):
+    """A record as emitted, with its id and dates as the sync reads them (made in hits.py)."""
+
+    record: Record
+    id: str
+    #: Fixed-width UTC; None when absent or unreadable (it cannot be checked or bookmarked).
+    doc_date: str | None
+    found: str | None
+
+    def date(self, field: str) -> str | None:
+        return self.doc_date if field == DOC_DATE else self.found
 
 
 @dataclass(frozen=True)
@@ -49,10 +59,10 @@ class Window:
             middle = self.start + (self.end - self.start) / 2
         return Window(self.start, middle, self.field), Window(middle, self.end, self.field)
 
-    def outside(self, record: Record) -> str | None:
-        """The record's value of ``field`` when it lies outside the window (None: inside or
-        unknown). Normalised values compare as strings."""
-        value = record_date(record, self.field)
+    def outside(self, post: Post) -> str | None:
+        """The post's value of ``field`` when it lies outside the window (None: inside or
+        unknown)."""
+        value = post.date(self.field)
         if value is None:
             return None
         start, end = self._bounds
@@ -76,28 +86,11 @@ class Window:
         return self.end is None or self.end - self.start > MIN_WIDTH
 
 
-def record_date(record: Record, field: str) -> str | None:
-    """``doc_date`` or ``content.found`` in the fixed-width format (None: absent or unreadable).
-
-    Both are normalised when the hit becomes a record (hits.py), so this is a lookup; a
-    value in another spelling (a record not made by hits.py) is normalised here.
-    """
-    if field == DOC_DATE:
-        value = record.get(DOC_DATE)
-        return value if isinstance(value, str) else None
-    content = record.get("content")
-    found = content.get("found") if type(content) is dict else None
-    if type(found) is str and len(found) == FIXED_WIDTH and found[-1] == "Z":
-        return found
-    try:
-        return normalize_timestamp(found)
-    except (ValueError, OverflowError, OSError):
-        return None  # an unreadable date cannot be checked; the record keeps it as sent
-
-
-def combine_query(base_query: str, window: Window, also: Window | None = None) -> str:
+def combine_query(base_query: str, window: Window, fixed_range: Window | None = None) -> str:
     """The user's query restricted to a window (``*`` needs no parentheses)."""
-    clauses = [window.clause()] if also is None else [window.clause(), also.clause()]
+    clauses = [window.clause()]
+    if fixed_range is not None:
+        clauses.append(fixed_range.clause())
     base = base_query.strip()
     if base not in {"", "*"}:
         clauses.insert(0, f"({base})")

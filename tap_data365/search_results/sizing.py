@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from tap_data365.errors import Data365Error
 from tap_data365.normalize import parse_timestamp
-from tap_data365.search_results.ranges import Record, Window, record_date
+from tap_data365.search_results.ranges import Post, Window
 
 #: Posts aimed at per part when a window is cut (room for a sample's error below the
 #: 10,000 a window can hold).
@@ -76,14 +76,14 @@ class WindowSizer:
         )
 
     @staticmethod
-    def cut(window: Window, total: int, sample: Sequence[Record], now: dt.datetime) -> list[Window]:
+    def cut(window: Window, total: int, sample: Sequence[Post], now: dt.datetime) -> list[Window]:
         """Parts of about ``TARGET`` posts, cut at quantiles of a sample's dates.
 
         The sample is one page of the window: the API promises no order, so the cuts are a
         guess that the parts' counts then check (a part still too large is cut again).
         """
         parts = math.ceil(total / TARGET)
-        values = sorted(v for v in (record_date(r, window.field) for r in sample) if v)
+        values = sorted(v for v in (post.date(window.field) for post in sample) if v)
         cuts: list[dt.datetime] = []
         for i in range(1, parts):
             if not values:

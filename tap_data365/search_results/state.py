@@ -4,8 +4,11 @@ checked in one place (planning, checkpoints and the ``--state`` file check all u
 The SDK owns the partition's dict and writes it out as STATE; ``PartitionState`` is a view
 over it. Besides the SDK's ``replication_key``/``replication_key_value`` (the doc_date
 bookmark) a partition holds ``found_mark``, ``zone`` (or ``seen``, as tap versions before the
-zone wrote it), ``tasks_seen``, and while a fallback task range is being read ``catchup`` and
-``catchup_found_from`` (see checkpoints.py for what each means).
+zone wrote it), ``tasks_seen``, and while a task-range sweep is pending its ranges and their
+filter (see checkpoints.py for what each means).
+
+The keys of those two keep the names release 0.3.0 wrote (``catchup``,
+``catchup_found_from``): states written by either version resume in the other.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ REPLICATION_KEY = DOC_DATE
 BOOKMARK = "replication_key_value"
 FOUND_MARK = "found_mark"
 TASKS_SEEN = "tasks_seen"
-CATCHUP = "catchup"
-CATCHUP_FOUND_FROM = "catchup_found_from"
+#: The task-range sweep's ranges still to read, and the found date before which their posts
+#: were delivered (key names as written since 0.3.0, kept for compatibility).
+TASK_RANGES = "catchup"
+TASK_RANGES_FOUND_FROM = "catchup_found_from"
 ZONE = "zone"
 #: The zone as tap versions before it stored it (read once, then replaced by ``zone``).
 LEGACY_SEEN = "seen"
@@ -66,34 +71,34 @@ class PartitionState:
         self.raw[TASKS_SEEN] = dict(sorted(value.items()))
 
     @property
-    def catchup(self) -> list[Window]:
+    def task_ranges(self) -> list[Window]:
         """Task ranges still to be read from an earlier (interrupted) plan."""
         windows = []
-        for start, end in self.raw.get(CATCHUP) or []:
+        for start, end in self.raw.get(TASK_RANGES) or []:
             start_at, end_at = parse_timestamp(start), parse_timestamp(end)
             if start_at is not None and end_at is not None:
                 windows.append(Window(start_at, end_at))
         return windows
 
-    @catchup.setter
-    def catchup(self, windows: list[Window]) -> None:
+    @task_ranges.setter
+    def task_ranges(self, windows: list[Window]) -> None:
         pairs = [[format_timestamp(w.start), format_timestamp(w.end)] for w in windows if w.end]
         if pairs:
-            self.raw[CATCHUP] = pairs
+            self.raw[TASK_RANGES] = pairs
         else:
-            self.raw.pop(CATCHUP, None)
+            self.raw.pop(TASK_RANGES, None)
 
     @property
-    def catchup_found_from(self) -> str | None:
-        """Posts of the catch-up found before this were delivered by earlier syncs."""
-        return self.raw.get(CATCHUP_FOUND_FROM)
+    def task_ranges_found_from(self) -> str | None:
+        """Posts of the task ranges found before this were delivered by earlier syncs."""
+        return self.raw.get(TASK_RANGES_FOUND_FROM)
 
-    @catchup_found_from.setter
-    def catchup_found_from(self, value: str | None) -> None:
+    @task_ranges_found_from.setter
+    def task_ranges_found_from(self, value: str | None) -> None:
         if value is None:
-            self.raw.pop(CATCHUP_FOUND_FROM, None)
+            self.raw.pop(TASK_RANGES_FOUND_FROM, None)
         else:
-            self.raw[CATCHUP_FOUND_FROM] = value
+            self.raw[TASK_RANGES_FOUND_FROM] = value
 
     @property
     def zone(self) -> list[list[int | str]] | None:
@@ -128,7 +133,7 @@ def _timestamp(value: Any) -> str | None:
     return None
 
 
-def _catchup(value: Any) -> str | None:
+def _task_ranges(value: Any) -> str | None:
     if not isinstance(value, list):
         return f"must be a list of [start, end] pairs, got {type(value).__name__}"
     for pair in value:
@@ -188,9 +193,9 @@ CHECKS: dict[str, Check] = {
     "replication_key": _string,
     BOOKMARK: _timestamp,
     "starting_replication_value": _timestamp,
-    CATCHUP: _catchup,
+    TASK_RANGES: _task_ranges,
     TASKS_SEEN: _tasks_seen,
-    CATCHUP_FOUND_FROM: _timestamp,
+    TASK_RANGES_FOUND_FROM: _timestamp,
     FOUND_MARK: _timestamp,
     LEGACY_SEEN: _seen,
     ZONE: _zone,

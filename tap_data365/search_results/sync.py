@@ -1,5 +1,4 @@
-"""One sub-source's sync, one way: plan → named sweeps → windows read to their end →
-checkpoint chunks → each post accepted (or skipped as delivered) → records.
+"""The package's entry point: one sub-source's sync, wired here from what only the stream has.
 
 Nothing goes back: the plan is adopted (and saved) before anything is read, each completed
 window's posts go out sorted in chunks with a STATE after each (no request more), and the
@@ -9,72 +8,169 @@ zone is trimmed to what the next sync reads again once every sweep is done.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from typing import TYPE_CHECKING, Any
 
 from tap_data365.search_results.checkpoints import SourceCheckpoint, chunks
-from tap_data365.search_results.plan import Plan, Sweep
-from tap_data365.search_results.ranges import Record
+from tap_data365.search_results.found_filter import found_filter_problem
+from tap_data365.search_results.hits import HitWarnings, count_total, search_hits, search_post
+from tap_data365.search_results.plan import Sweep, SyncPlan, plan_sync
+from tap_data365.search_results.ranges import Post, Record
 from tap_data365.search_results.sizing import WindowSizer
-from tap_data365.search_results.windows import PageFetcher, WindowReader
+from tap_data365.search_results.state import REPLICATION_KEY
+from tap_data365.search_results.windows import WindowReader
+
+if TYPE_CHECKING:
+    from tap_data365.settings import Settings
+
+__all__ = ["REPLICATION_KEY", "CountRequest", "SearchRequest", "SubSourceSync"]
+
+#: (lucene query, from, size) → the Search API's answer, as sent.
+SearchRequest = Callable[[str, int, int], object]
+#: Lucene query → the Count API's answer, as sent.
+CountRequest = Callable[[str], object]
+
+#: Where reading starts when neither a bookmark nor start_date says otherwise.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
-class ReadOptions:
-    """How windows are read (the same for every sweep of the sync)."""
+class SubSourceSync:
+    """The posts of one sub-source (its search index) to emit, read sweep by sweep.
 
-    base_query: str
-    page_size: int
-    concurrency: int
-    #: Where open windows are cut: whole hours, so the same split points (so the same
-    #: queries) come from run to run, which lets the server reuse what it cached for them.
-    cut_at: dt.datetime
-    describe: str
-
-
-class SourceSync:
-    """Reads the plan's sweeps and yields the posts to emit; ``save`` emits STATE."""
+    ``state``: the partition's dict, which the SDK writes out when ``save_state`` is called;
+    ``tasks``: reads the sub-source's task records (asked for once the server's
+    ``content.found`` filter is checked); ``start``: the SDK's starting timestamp.
+    """
 
     def __init__(
         self,
-        checkpoint: SourceCheckpoint,
-        fetch_page: PageFetcher,
-        sizer: WindowSizer,
-        options: ReadOptions,
-        save: Callable[[], None],
+        index: str,
+        state: MutableMapping[str, Any],
+        settings: Settings,
+        *,
+        tasks: Callable[[], Iterable[Mapping[str, Any]]],
+        start: dt.datetime | None,
+        search: SearchRequest,
+        count: CountRequest,
+        save_state: Callable[[], None],
+        logger: logging.Logger,
     ) -> None:
-        self._checkpoint = checkpoint
-        self._fetch_page = fetch_page
-        self._sizer = sizer
-        self._options = options
-        self._save = save
+        self._index = index
+        self._settings = settings
+        self._tasks = tasks
+        self._start = start
+        self._search = search
+        self._save = save_state
+        self._logger = logger
+        self._now = dt.datetime.now(dt.UTC)
+        self._checkpoint = SourceCheckpoint(
+            state,
+            lookback=settings.lookback,
+            discovery_lookback=settings.discovery_lookback,
+            now=self._now,
+            zone_limit=settings.boundary_zone_max_posts,
+        )
+        self._warnings = HitWarnings()
+        self._sizer = WindowSizer(lambda query: count_total(count(query)), logger.warning)
 
-    def records(self, plan: Plan) -> Iterator[Record]:
+    def records(self) -> Iterator[Record]:
+        """The posts to emit, each once; STATE is saved after every checkpoint chunk."""
+        plan = self._plan()
         self._checkpoint.adopt(plan)
         self._save()  # the plan is durable before anything is read
         for sweep in plan.sweeps():
             yield from self._sweep(sweep)
         self._checkpoint.finish()
         self._save()
+        self._report()
+
+    def _plan(self) -> SyncPlan:
+        checkpoint, settings = self._checkpoint, self._settings
+        discovery = checkpoint.wants_discovery_sweep() and self._found_filter_works()
+        return plan_sync(
+            checkpoint.state,
+            self._tasks(),
+            checkpoint.lookbacks,
+            start=self._start,
+            floor=settings.start_date or EPOCH,
+            end=settings.end_date,
+            found_filter=discovery,
+        )
+
+    def _fetch_page(self, query: str, offset: int, size: int) -> list[Post]:
+        hits = search_hits(self._search(query, offset, size))
+        return [search_post(raw, self._index, self._warnings) for raw in hits]
+
+    def _found_filter_works(self) -> bool:
+        """Checked every sync; a server that fails the check gets the task-range sweep."""
+        query = self._settings.search_query
+        problem = found_filter_problem(self._fetch_page, query, self._now)
+        if problem is None:
+            return True
+        self._logger.warning(
+            "search_results: the Datastreamer API does not filter %s on content.found (%s): "
+            "posts collected late are found by the task-range sweep instead, which reads "
+            "finished tasks' date ranges again whole (only posts found since the last sync "
+            "are emitted)",
+            self._index,
+            problem,
+        )
+        return False
 
     def _sweep(self, sweep: Sweep) -> Iterator[Record]:
-        options = self._options
+        settings = self._settings
+        self._logger.debug(
+            "search_results %s: %s sweep over %s",
+            self._index,
+            sweep.name,
+            ", ".join(window.describe() for window in sweep.windows),
+        )
         reader = WindowReader(
             self._fetch_page,
-            base_query=options.base_query,
-            page_size=options.page_size,
-            concurrency=options.concurrency,
-            now=options.cut_at,
-            describe=options.describe,
-            also=sweep.also,
+            base_query=settings.search_query,
+            page_size=settings.page_size,
+            concurrency=settings.api.max_concurrency,
+            # Open windows are cut at whole hours, so the same split points (so the same
+            # queries) come from run to run, which lets the server reuse what it cached.
+            now=self._now.replace(minute=0, second=0, microsecond=0),
+            describe=f"index {self._index}",
+            fixed_range=sweep.fixed_range,
             sizer=self._sizer,
         )
         accept, done = self._checkpoint.accept, self._checkpoint.window_done
         for completed in reader.read(sweep.windows):
             # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
-            for part, records in chunks(completed):
-                for record in records:
-                    if accept(record, catchup=sweep.catchup):
-                        yield record
-                done(part, catchup=sweep.catchup)
+            for part, posts in chunks(completed):
+                for post in posts:
+                    if accept(post, task_range=sweep.task_range):
+                        yield post.record
+                done(part, task_range=sweep.task_range)
                 self._save()
+
+    def _report(self) -> None:
+        counts, index = self._checkpoint.counts, self._index
+        # An empty sub-source is news only at debug level (an account has up to 16 of them).
+        busy = counts.emitted or counts.skipped_seen or counts.skipped_old
+        self._logger.log(
+            logging.INFO if busy else logging.DEBUG,
+            "search_results %s: %d post(s) emitted, %d read again and skipped as delivered "
+            "(boundary zone), %d skipped as found before the last sync",
+            index,
+            counts.emitted,
+            counts.skipped_seen,
+            counts.skipped_old,
+        )
+        if counts.zone_overflow:
+            self._logger.warning(
+                "search_results %s: the boundary zone holds %d posts more than "
+                "boundary_zone_max_posts (%d); those found earliest are forgotten, so the next "
+                "sync emits them again if it reads them again (same data_source + id: an "
+                "upserting target keeps one row); raise boundary_zone_max_posts (~11 bytes "
+                "of state per post) or lower discovery_lookback_minutes / lookback_minutes",
+                index,
+                counts.zone_overflow,
+                self._settings.boundary_zone_max_posts,
+            )
+        for warning in self._warnings.warnings(index):
+            self._logger.warning(warning)

@@ -9,13 +9,12 @@ can be handed out sorted by the window's field in checkpoint chunks (``checkpoin
 a checkpoint after each chunk costs no request.
 
 Nothing about the ranges is taken on trust: every post must lie inside the window it was
-asked for (and the fixed ``also`` range), else the server ignores the range and the read
+asked for (and the sweep's fixed range), else the server ignores the range and the read
 stops with one line rather than deliver duplicates or skip posts.
 
 A window is read with all its pages in flight at once (``concurrency`` requests); windows
 come out in ascending date order, which keeps checkpoints simple: once a window is handed
-out, every post dated before its end has been read. With a Count API (sizing.py) windows are
-sized before they are read, so no page is read twice and none is probed.
+out, every post dated before its end has been read.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from tap_data365.errors import Data365Error
 from tap_data365.normalize import format_timestamp
-from tap_data365.search_results.ranges import Record, Window, combine_query
+from tap_data365.search_results.ranges import Post, Window, combine_query
 
 if TYPE_CHECKING:
     from tap_data365.search_results.sizing import WindowSizer
@@ -37,8 +36,8 @@ if TYPE_CHECKING:
 #: The API refuses a ``from`` beyond this offset.
 MAX_FROM = 9_900
 
-#: (lucene query, from, size) -> the page's records.
-PageFetcher = Callable[[str, int, int], list[Record]]
+#: (lucene query, from, size) -> the page's posts.
+PageFetcher = Callable[[str, int, int], list[Post]]
 #: Windows to read instead of one, each with its count (None: unknown).
 Parts = list[tuple[Window, int | None]]
 
@@ -48,7 +47,7 @@ class CompletedWindow:
     """A window read to the end, with its posts (deduplicated by id)."""
 
     window: Window
-    records: list[Record]
+    posts: list[Post]
 
 
 class WindowTooLargeError(Data365Error):
@@ -77,7 +76,7 @@ class WindowReader:
         concurrency: int,
         now: dt.datetime,
         describe: str,
-        also: Window | None = None,
+        fixed_range: Window | None = None,
         sizer: WindowSizer | None = None,
     ) -> None:
         self._fetch_page = fetch_page
@@ -86,8 +85,9 @@ class WindowReader:
         self._concurrency = max(1, concurrency)
         self._now = now
         self._describe = describe
-        #: A fixed second range every query carries (the doc_date bounds of the found sweep).
-        self._also = also
+        #: A second range ANDed into every window's query (the discovery sweep's doc_date
+        #: bounds), checked on every post like the window.
+        self._fixed_range = fixed_range
         self._sizer = sizer
         #: Offset of the last page the API lets us read.
         self._last_from = (MAX_FROM // page_size) * page_size
@@ -101,15 +101,15 @@ class WindowReader:
         of the wall time at 100 ms per request, and cost 1.33x the peak memory at 250,000
         posts instead of 1.06x.)
         """
-        line: deque[tuple[Window, int | None]] = deque((window, None) for window in windows)
+        pending: deque[tuple[Window, int | None]] = deque((window, None) for window in windows)
         self._page_pool = ThreadPoolExecutor(self._concurrency, thread_name_prefix="data365-page")
         try:
-            while line:
-                outcome = self.read_window(*line.popleft())
+            while pending:
+                outcome = self.read_window(*pending.popleft())
                 if isinstance(outcome, CompletedWindow):
                     yield outcome
                 else:
-                    line.extendleft(reversed(outcome))  # in the place of the window they cut
+                    pending.extendleft(reversed(outcome))  # in the place of the window they cut
         finally:
             self._page_pool.shutdown(wait=True, cancel_futures=True)
             self._page_pool = None
@@ -117,10 +117,10 @@ class WindowReader:
     def read_window(self, window: Window, expected: int | None = None) -> CompletedWindow | Parts:
         """Every post of one window, or the parts to read instead when it holds more than
         the API can page. ``expected``: the window's count, when known."""
-        query = combine_query(self._base_query, window, self._also)
+        query = combine_query(self._base_query, window, self._fixed_range)
         size = self._page_size
         fits = self._last_from + size  # a window with fewer posts can be paged whole
-        pages: list[list[Record]] = []
+        pages: list[list[Post]] = []
         if expected is None:
             first = self._fetch_checked(window, query, 0)
             if len(first) < size:
@@ -140,7 +140,7 @@ class WindowReader:
         """The parts of a window, each counted but the last (the total tells it)."""
         sizer = self._sizer
         assert sizer is not None
-        queries = [combine_query(self._base_query, p, self._also) for p in parts[:-1]]
+        queries = [combine_query(self._base_query, p, self._fixed_range) for p in parts[:-1]]
         mapper = map if self._page_pool is None else self._page_pool.map
         counts: list[int | None] = list(mapper(sizer.count, queries))
         known = [c for c in counts if c is not None]
@@ -149,7 +149,7 @@ class WindowReader:
         return list(zip(parts, counts, strict=True))
 
     def _counted(
-        self, window: Window, query: str, expected: int, pages: list[list[Record]], attempt: int = 0
+        self, window: Window, query: str, expected: int, pages: list[list[Post]], attempt: int = 0
     ) -> CompletedWindow | Parts:
         """All pages up to the one the count expects to be short, at once; then one at a
         time while the last is still full (the count was low: it is checked, not trusted)."""
@@ -159,7 +159,7 @@ class WindowReader:
             *pages,
             *self._fetch_many(query, list(range(len(pages) * size, last + size, size))),
         ]
-        probe: list[Record] | None = None
+        probe: list[Post] | None = None
         if len(pages[-1]) >= size and len(pages) * size <= self._last_from:
             # The page expected to be short is full: the count was low. Probe the last
             # reachable page before reading on, as for a window without a count.
@@ -181,13 +181,13 @@ class WindowReader:
             return self._counted(window, query, expected, [], attempt + 1)
         for page in pages[: short + 1]:
             self._check(window, page)
-        records = _unique([post for page in pages[: short + 1] for post in page])
+        posts = _unique([post for page in pages[: short + 1] for post in page])
         if self._sizer is not None:
-            self._sizer.verify(window, expected, len(records))
-        return CompletedWindow(window, records)
+            self._sizer.verify(window, expected, len(posts))
+        return CompletedWindow(window, posts)
 
     def _probed(
-        self, window: Window, query: str, first: list[Record], attempt: int = 0
+        self, window: Window, query: str, first: list[Post], attempt: int = 0
     ) -> CompletedWindow | Parts:
         """The window read without a count: the last reachable page first, then the rest."""
         size = self._page_size
@@ -208,10 +208,10 @@ class WindowReader:
             if len(first) < size:
                 return CompletedWindow(window, _unique(first))
             return self._probed(window, query, first, attempt + 1)
-        records = [*first, *(post for page in pages for post in page), *last]
+        posts = [*first, *(post for page in pages for post in page), *last]
         for page in pages:
             self._check(window, page)
-        return CompletedWindow(window, _unique(records))
+        return CompletedWindow(window, _unique(posts))
 
     def _check_attempt(self, attempt: int) -> None:
         if attempt >= 2:
@@ -225,18 +225,18 @@ class WindowReader:
             "page them all"
         )
 
-    def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Record]:
+    def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Post]:
         page = self._fetch_page(query, offset, self._page_size)
         self._check(window, page)
         return page
 
-    def _check(self, window: Window, page: list[Record]) -> None:
+    def _check(self, window: Window, page: list[Post]) -> None:
         """Stop at the first post outside the ranges asked for: the server ignores them."""
-        for bounds in (window, self._also):
+        for bounds in (window, self._fixed_range):
             if bounds is None:
                 continue
-            for record in page:
-                value = bounds.outside(record)
+            for post in page:
+                value = bounds.outside(post)
                 if value is not None:
                     msg = (
                         f"the Datastreamer API returned a post of {self._describe} with "
@@ -246,7 +246,7 @@ class WindowReader:
                     )
                     raise RangeIgnoredError(msg)
 
-    def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Record]], bool]:
+    def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Post]], bool]:
         """The pages between the first and the last reachable one, several at a time.
 
         With a non-empty last page every page in between is full, so all are fetched at
@@ -256,7 +256,7 @@ class WindowReader:
         size = self._page_size
         offsets = list(range(size, self._last_from, size))
         batch = len(offsets) if known_full else self._concurrency
-        pages: list[list[Record]] = []
+        pages: list[list[Post]] = []
         for start in range(0, len(offsets), batch):
             chunk = offsets[start : start + batch]
             pages.extend(self._fetch_many(query, chunk))
@@ -266,7 +266,7 @@ class WindowReader:
                 return pages[: short + 1], not known_full and not any(tail)
         return pages, True
 
-    def _fetch_many(self, query: str, offsets: list[int]) -> list[list[Record]]:
+    def _fetch_many(self, query: str, offsets: list[int]) -> list[list[Post]]:
         size = self._page_size
         if self._page_pool is None or len(offsets) == 1:
             return [self._fetch_page(query, offset, size) for offset in offsets]
@@ -275,14 +275,13 @@ class WindowReader:
         )
 
 
-def _unique(records: list[Record]) -> list[Record]:
+def _unique(posts: list[Post]) -> list[Post]:
     """Drop repeats of an id within a window (an unstable order can repeat a post)."""
-    seen: set[object] = set()
-    unique: list[Record] = []
-    for record in records:
-        key = record.get("id")
-        if key in seen:
+    seen: set[str] = set()
+    unique: list[Post] = []
+    for post in posts:
+        if post.id in seen:
             continue
-        seen.add(key)
-        unique.append(record)
+        seen.add(post.id)
+        unique.append(post)
     return unique

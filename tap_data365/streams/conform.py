@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from tap_data365.normalize import normalize_timestamp
+from tap_data365.normalize import FIXED_WIDTH, normalize_timestamp
 
 EXTRA = "extra_fields"
 
@@ -183,9 +183,9 @@ class _Level:
                 or (check == _INT and INT_MIN <= value <= INT_MAX)
                 or (
                     check == _TIMESTAMP
-                    and len(value) == 27
-                    and value[26] == "Z"
-                    and value[19] == "."
+                    and len(value) == FIXED_WIDTH
+                    and value[-1] == "Z"
+                    and value[-8] == "."
                 )
                 or (check == _STRINGS and all(type(item) is str for item in value))
                 or (check == _DATE and len(value) == 10)
