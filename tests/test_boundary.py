@@ -16,6 +16,10 @@ from tap_data365.search_results.hits import search_post
 from tap_data365.search_results.plan import plan_sync
 from tap_data365.search_results.ranges import Window
 from tap_data365.search_results.state_check import check_state
+from tap_data365.settings import Settings
+
+#: The declared defaults, as a sync without settings reads them.
+DEFAULT_SETTINGS = Settings.from_config({})
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -25,6 +29,7 @@ HOUR = dt.timedelta(hours=1)
 
 def checkpoint(state: dict[str, Any], **options: Any) -> SourceCheckpoint:
     options.setdefault("lookback", HOUR)
+    options.setdefault("zone_limit", DEFAULT_SETTINGS.boundary_zone_max_posts)
     return SourceCheckpoint(state, now=NOW, **options)
 
 

@@ -20,6 +20,10 @@ from tap_data365.search_results.plan import SyncPlan, plan_sync
 from tap_data365.search_results.ranges import Post, Window, combine_query, merge_ranges
 from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.windows import WindowReader
+from tap_data365.settings import Settings
+
+#: The declared defaults, as a sync without settings reads them.
+DEFAULT_SETTINGS = Settings.from_config({})
 
 UTC = dt.UTC
 NOW = dt.datetime(2026, 1, 1, tzinfo=UTC)
@@ -81,7 +85,8 @@ def done_task(task_id: str, first: str, last: str, updated: str = "u1") -> dict[
 
 
 def checkpoint(state: dict[str, Any], lookback: dt.timedelta = dt.timedelta(hours=1)) -> Any:
-    return SourceCheckpoint(state, lookback=lookback, now=NOW)
+    zone_limit = DEFAULT_SETTINGS.boundary_zone_max_posts
+    return SourceCheckpoint(state, lookback=lookback, now=NOW, zone_limit=zone_limit)
 
 
 def planned(check: SourceCheckpoint, tasks: list[dict[str, Any]], **options: Any) -> SyncPlan:

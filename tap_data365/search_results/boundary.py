@@ -27,8 +27,6 @@ from collections.abc import Iterable
 
 #: Seconds per time bucket: a post stays at most this long past the zone it belongs to.
 BUCKET = 300
-#: The default ceiling of the zone (``boundary_zone_max_posts``): ~550 kB of state.
-DEFAULT_MAX_POSTS = 50_000
 DIGEST = 8
 #: (doc_date, found) from which posts are read again, in the fixed-width format; None when
 #: there are no marks yet (every delivered post may still be read again).
@@ -41,7 +39,7 @@ Key = tuple[int, int]
 class BoundaryZone:
     """The zone loaded from the state plus the posts delivered by this sync."""
 
-    def __init__(self, stored: object, start: Bounds, limit: int = DEFAULT_MAX_POSTS) -> None:
+    def __init__(self, stored: object, start: Bounds, limit: int) -> None:
         self._loaded: dict[Key, bytes] = load(stored)
         self._known: set[bytes] | None = None  # the loaded digests, built at first need
         self._new: dict[str, Dates] = {}

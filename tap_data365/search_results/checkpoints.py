@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_data365.normalize import format_timestamp, parse_timestamp
-from tap_data365.search_results.boundary import DEFAULT_MAX_POSTS, BoundaryZone, Bounds
+from tap_data365.search_results.boundary import BoundaryZone, Bounds
 from tap_data365.search_results.plan import Lookbacks, SyncPlan
 from tap_data365.search_results.ranges import DOC_DATE, Post, Window
 from tap_data365.search_results.state import PartitionState
@@ -61,7 +61,7 @@ class SourceCheckpoint:
         lookback: dt.timedelta,
         now: dt.datetime,
         discovery_lookback: dt.timedelta | None = None,
-        zone_limit: int = DEFAULT_MAX_POSTS,
+        zone_limit: int,
     ) -> None:
         self.state = PartitionState(state)
         discovery = lookback if discovery_lookback is None else discovery_lookback
