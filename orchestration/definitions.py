@@ -1,5 +1,5 @@
-"""The Dagster code location: `dagster dev -f orchestration/definitions.py` (README,
-"Scale-out on Dagster").
+"""The Dagster code location: `dagster dev -f orchestration/definitions.py` (guide:
+orchestration/README.md, "Scale-out on Dagster").
 
 Job `data365_all`: the loader's tables first (one serial step), then one partition per
 sub-source — each its own `meltano run tap-data365 LOADER --state-id-suffix=<sub-source>`,

@@ -50,8 +50,8 @@ ensure_project_venv() {
 }
 
 # ensure_meltano DIR: Meltano $MELTANO_VERSION in its own virtualenv, with its S3 state
-# backend and a PostgreSQL driver for its system database (workers on several hosts: README
-# "Scale-out on Dagster").
+# backend and a PostgreSQL driver for its system database (workers on several hosts:
+# orchestration/README.md).
 ensure_meltano() {
     local venv="$1"
     if [[ -x "$venv/bin/meltano" ]] \

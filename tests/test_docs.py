@@ -1,4 +1,5 @@
-"""Docs that cannot drift: the tap's settings, meltano.yml and the README say the same thing.
+"""Docs that cannot drift: the tap's settings, meltano.yml and the README say the same thing,
+and the README and its guides link only to what exists.
 
 The source of truth is the tap itself (`config_jsonschema`, printed by `tap-data365 --about`).
 """
@@ -25,6 +26,16 @@ HUB_YML = yaml.safe_load(
 )
 README = (REPO / "README.md").read_text()
 SETTINGS_HEADER = "| Setting | Required | Default | Description |"
+#: The long guides, beside what they describe; the README links each of them.
+GUIDES = (
+    "docs/incremental.md",
+    "docs/querying.md",
+    "docs/pipelines.md",
+    "docs/setup-command.md",
+    "orchestration/README.md",
+    "bench/README.md",
+    "emulator/README.md",
+)
 
 
 def _about(fmt: str) -> str:
@@ -196,3 +207,46 @@ def test_emulator_help_describes_every_option_with_its_default() -> None:
     emulator = Path(sys.executable).with_name("data365-emulator")
     text = " ".join(run([emulator, "--help"]).stdout.split())
     assert "0 picks a free port (default: 8765)" in text
+
+
+def _outside_code(text: str) -> str:
+    """The markdown text without its fenced blocks (a `#` there is a shell comment)."""
+    return re.sub(r"^```.*?^```", "", text, flags=re.M | re.S)
+
+
+def _anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings: lower case, punctuation dropped, spaces → -."""
+    headings = re.findall(r"^#{1,6} (.+)$", _outside_code(text), flags=re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def _relative_links(text: str) -> list[str]:
+    links = re.findall(r"\]\(([^)\s]+)\)", _outside_code(text))
+    return [link for link in links if not re.match(r"[a-z]+:", link)]
+
+
+@pytest.mark.parametrize("doc", ["README.md", *GUIDES])
+def test_every_relative_link_resolves(doc: str) -> None:
+    """Each link to a file names one that exists; each #anchor names a heading of its file."""
+    source = REPO / doc
+    links = _relative_links(source.read_text())
+    if doc == "README.md":
+        assert len(links) > 10
+    for link in links:
+        path, _, anchor = link.partition("#")
+        target = (source.parent / path).resolve() if path else source
+        assert target.exists(), f"{doc}: link {link!r} names no file"
+        assert target.is_relative_to(REPO), f"{doc}: link {link!r} leaves the repository"
+        if anchor:
+            assert target.suffix == ".md", f"{doc}: link {link!r}"
+            assert anchor in _anchors(target.read_text()), f"{doc}: link {link!r} names no heading"
+
+
+def test_readme_is_short_with_contents_and_links_its_guides() -> None:
+    lines = README.splitlines()
+    assert len(lines) <= 350, f"README.md has {len(lines)} lines; move long material to a guide"
+    assert "## Contents" in lines[:20]
+    links = set(_relative_links(README))
+    for guide in GUIDES:
+        assert guide in links, f"README.md does not link {guide}"
+        assert (REPO / guide).is_file(), guide

@@ -1,6 +1,7 @@
-"""The README's "Querying the posts" SQL runs on the demo's pipeline and gives the right rows.
+"""The SQL of docs/querying.md ("Querying the posts", linked from the README) runs on the demo's
+pipeline and gives the right rows.
 
-Every ```sql block of that section starting with `-- PostgreSQL: <question>` or
+Every ```sql block of that guide starting with `-- PostgreSQL: <question>` or
 `-- DuckDB: <question>` is run on a warehouse loaded by `meltano --environment=emulator run
 tap-data365 target-…` (what scripts/demo.sh runs); its rows must equal the answer computed
 in Python from the records the tap emitted. The emulator sends some posts in odd shapes
@@ -35,9 +36,9 @@ ENGAGEMENT = {
 
 
 def readme_queries() -> dict[str, dict[str, str]]:
-    """warehouse → question → SQL, from the README's "Querying the posts" section."""
-    text = (REPO / "README.md").read_text()
-    section = text.split("## Querying the posts", 1)[1].split("\n## ", 1)[0]
+    """warehouse → question → SQL, from the guide "Querying the posts" (docs/querying.md)."""
+    text = (REPO / "docs" / "querying.md").read_text()
+    section = text.split("# Querying the posts", 1)[1].split("\n# ", 1)[0]
     found: dict[str, dict[str, str]] = {"PostgreSQL": {}, "DuckDB": {}}
     for block in re.findall(r"```sql\n(.*?)```", section, flags=re.DOTALL):
         head = re.match(r"-- (PostgreSQL|DuckDB): (.+)\n", block)

@@ -1,5 +1,6 @@
-"""The README's shell snippets, run as written: a real account's steps in a fresh clone, the tap
-piped into a target without Meltano (twice, resuming from the kept state), and the DuckDB line.
+"""The shell snippets of the README and its guides, run as written: a real account's steps in a
+fresh clone, the tap piped into a target without Meltano (twice, resuming from the kept state),
+and the DuckDB line of docs/querying.md.
 
 The emulator stands in for the API. The one thing a test adds is where the API is: the
 environment variable ``TAP_DATA365_API_URL`` for Meltano, the ``api_url`` key in the settings
@@ -25,20 +26,21 @@ from data365_emulator import Emulator, EmulatorConfig
 pytestmark = pytest.mark.pipeline
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
+QUERYING = (REPO / "docs" / "querying.md").read_text(encoding="utf-8")
 
 
-def section(heading: str) -> str:
-    """The README text under ``heading`` (a line as written, with its #s), to the next heading
-    of the same or a higher level."""
+def section(heading: str, text: str = README) -> str:
+    """The text under ``heading`` (a line as written, with its #s), to the next heading of the
+    same or a higher level."""
     level = heading.split(" ", 1)[0]
-    body = README.split("\n" + heading + "\n", 1)[1]
+    body = ("\n" + text).split("\n" + heading + "\n", 1)[1]
     pattern = "^#{1,LEVEL} ".replace("LEVEL", str(len(level)))
     ends = [m.start() for m in re.finditer(pattern, body, re.M)]
     return body[: ends[0]] if ends else body
 
 
-def bash_blocks(heading: str) -> list[str]:
-    return re.findall(r"```bash\n(.*?)```", section(heading), flags=re.DOTALL)
+def bash_blocks(heading: str, text: str = README) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", section(heading, text), flags=re.DOTALL)
 
 
 def bash(
@@ -68,7 +70,7 @@ def test_the_real_account_steps_run_as_written_in_a_fresh_clone(
     meltano_bin: Path, tmp_path: Path
 ) -> None:
     """Clone (a copy of the files a clone has), install, configure, setup, run: no rewriting."""
-    clone_steps, steps = bash_blocks("### With a real Datastreamer account")
+    clone_steps, steps = bash_blocks("## With a real Datastreamer account")
     assert clone_steps.startswith("git clone ")  # what the test does itself: copy, Meltano
     key = re.search(r"export TAP_DATA365_API_KEY=(\S+)", steps)
     assert key is not None
@@ -99,7 +101,7 @@ def test_the_real_account_steps_run_as_written_in_a_fresh_clone(
 
 
 def singer_blocks() -> tuple[str, str]:
-    install, once, every_run = bash_blocks("### Singer without Meltano")
+    install, once, every_run = bash_blocks("## Singer without Meltano")
     assert "pipx install" in install
     return once, every_run
 
@@ -171,8 +173,8 @@ def demo_layout(meltano_project: MeltanoProject, tmp_path_factory: pytest.TempPa
 
 
 def test_the_duckdb_line_runs_as_written(demo_layout: Path) -> None:
-    (line,) = [b for b in bash_blocks("## Querying the posts") if "import duckdb" in b]
-    query = re.search(r"```sql\n(-- DuckDB: posts per day per source\n.*?)```", README, re.DOTALL)
+    (line,) = [b for b in bash_blocks("# Querying the posts", QUERYING) if "import duckdb" in b]
+    query = re.search(r"```sql\n(-- DuckDB: posts per day per source\n.*?)```", QUERYING, re.DOTALL)
     assert query is not None
     (demo_layout / "q.sql").write_text(query.group(1))
     done = bash(line, demo_layout, clean_env())

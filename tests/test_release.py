@@ -25,6 +25,12 @@ DOCS = [
     "hub/extractors/tap-data365/datastreamer-io.yml",
     "emulator/README.md",
     "emulator/pyproject.toml",
+    "docs/incremental.md",
+    "docs/querying.md",
+    "docs/pipelines.md",
+    "docs/setup-command.md",
+    "orchestration/README.md",
+    "bench/README.md",
 ]
 
 
