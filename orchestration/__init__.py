@@ -1,2 +1,2 @@
-"""The Dagster code location of the Meltano project: `definitions.py` (README, "Scale-out on
-Dagster"). Every sub-source is a partition: its own `meltano run` with its own state id."""
+"""The Dagster code location of the Meltano project: `definitions.py` (guide:
+orchestration/README.md). Every sub-source is a step: its own `meltano run` and state id."""

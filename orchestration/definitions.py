@@ -1,9 +1,9 @@
 """The Dagster code location: `dagster dev -f orchestration/definitions.py` (guide:
-orchestration/README.md, "Scale-out on Dagster").
+orchestration/README.md).
 
-Job `data365_all`: the loader's tables first (one serial step), then one partition per
+Job `data365_all`: the loader's tables first (one serial step), then one step per
 sub-source — each its own `meltano run tap-data365 LOADER --state-id-suffix=<sub-source>`,
-so partitions never share or overwrite state — at most `max_concurrent` at once, next to
+so sub-sources never share or overwrite state — at most `max_concurrent` at once, next to
 one load of the account-wide `sources` stream. A schedule per meltano.yml schedule.
 """
 
@@ -22,16 +22,16 @@ from dagster import (
 )
 
 from orchestration.ops import (
-    MeltanoProject,
+    MeltanoProjectResource,
     load_account_stream,
-    plan_partitions,
+    plan_sub_sources,
     prepare_loader_tables,
     report,
     sync_sub_source,
 )
 from orchestration.project import Schedule, project_root, read_project
 
-#: Partitions (and the `sources` step) running at once; Dagster's own default is the CPU
+#: Sub-source steps (and the `sources` step) running at once; Dagster's own default is the CPU
 #: count, too few for steps that mostly wait on the API. Override in the run config:
 #: `execution: {config: {multiprocess: {max_concurrent: N}}}`.
 MAX_CONCURRENT = 8
@@ -44,18 +44,18 @@ _UNFINISHED = [
 
 
 @job(
-    description="Every sub-source of tap-data365 as a partition, into the project's loader.",
+    description="Every sub-source of tap-data365 as a step of its own, into the project's loader.",
     config={"execution": {"config": {"multiprocess": {"max_concurrent": MAX_CONCURRENT}}}},
 )
 def data365_all() -> None:
     tables = prepare_loader_tables()
     # After the tables step: Meltano migrates a new system database on its first command,
     # and two first commands at once would race on it.
-    plan, sub_sources = plan_partitions(tables)
+    steps, sub_sources = plan_sub_sources(tables)
     synced = sub_sources.map(
-        lambda name: sync_sub_source(plan=plan, sub_source=name, tables=tables)
+        lambda name: sync_sub_source(steps=steps, sub_source=name, tables=tables)
     )
-    load_account_stream(plan=plan, tables=tables)
+    load_account_stream(steps=steps, tables=tables)
     report(synced.collect())
 
 
@@ -67,7 +67,7 @@ def _schedule(spec: Schedule) -> ScheduleDefinition:
         description=f"meltano.yml schedule {spec.name} ({spec.cron})",
     )
     def _evaluate(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        # Two runs of one partition at once would read the same state and load the same
+        # Two runs of one sub-source at once would read the same state and load the same
         # posts twice: a tick that finds the last run still going waits for the next tick.
         running = context.instance.get_runs_count(
             RunsFilter(job_name=data365_all.name, statuses=_UNFINISHED)
@@ -81,6 +81,6 @@ def _schedule(spec: Schedule) -> ScheduleDefinition:
 
 defs = Definitions(
     jobs=[data365_all],
-    resources={"meltano": MeltanoProject()},
+    resources={"meltano": MeltanoProjectResource()},
     schedules=[_schedule(s) for s in read_project(project_root()).schedules],
 )

@@ -1,4 +1,4 @@
-"""The steps of `data365_all`: tables, plan, one `meltano run` per partition, `sources` once.
+"""The steps of `data365_all`: tables, sub-sources, one `meltano run` per sub-source, `sources`.
 
 Every step shells out to Meltano (`meltano` from $MELTANO_BIN or PATH) in the project, with
 the configuration Meltano itself reads (meltano.yml, .env, `TAP_DATA365_*`, the loader's
@@ -7,6 +7,7 @@ variables, `MELTANO_ENVIRONMENT`, `MELTANO_STATE_BACKEND_URI`, `MELTANO_DATABASE
 
 # No `from __future__ import annotations`: Dagster reads the op signatures at import.
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -27,9 +28,9 @@ from dagster import (
     op,
 )
 
-from orchestration.plan import ACCOUNT_STREAM, Plan, make_plan
 from orchestration.project import EXTRACTOR, project_root, read_project
 from orchestration.runner import Meltano, MeltanoFailed
+from orchestration.sub_sources import ACCOUNT_STREAM, RunSteps, find_run_steps
 from orchestration.tables import prepare_tables
 
 #: A crashed tap or loader, a dropped database connection, a worker restarted: the step runs
@@ -37,7 +38,7 @@ from orchestration.tables import prepare_tables
 RETRY = RetryPolicy(max_retries=2, delay=5, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
 
 
-class MeltanoProject(ConfigurableResource):  # type: ignore[type-arg]
+class MeltanoProjectResource(ConfigurableResource):  # type: ignore[type-arg]
     """The Meltano project the steps run in; set per run under `resources: meltano: config:`."""
 
     #: The loader; by default the one meltano.yml's jobs load tap-data365 into.
@@ -50,15 +51,23 @@ class MeltanoProject(ConfigurableResource):  # type: ignore[type-arg]
         return self.loader or read_project(project_root()).loader
 
 
+@contextlib.contextmanager
+def _meltano_failure_as_dagster() -> Iterator[None]:
+    # Dagster's `Failure` carries Meltano's last lines into the run's event log, and decides
+    # the retry: a crash or a lost connection is retried, a bad setting (the tap said so) not.
+    try:
+        yield
+    except MeltanoFailed as exc:
+        raise Failure(description=str(exc), allow_retries=exc.transient) from None
+
+
 def _meltano_run(
-    context: OpExecutionContext, project: MeltanoProject, suffix: str, env: dict[str, str]
+    context: OpExecutionContext, project: MeltanoProjectResource, suffix: str, env: dict[str, str]
 ) -> str:
     meltano, loader = project.meltano(), project.chosen_loader()
     args = ["run", "--no-install", f"--state-id-suffix={suffix}", EXTRACTOR, loader]
-    try:
+    with _meltano_failure_as_dagster():
         out = meltano.run(args, env=env, label=suffix)
-    except MeltanoFailed as exc:
-        raise Failure(description=str(exc), allow_retries=exc.transient) from None
     state_id = f"{meltano.environment or 'dev'}:{EXTRACTOR}-to-{loader}:{suffix}"
     loaded = ", ".join(f"{k}={v}" for k, v in sorted(out.loaded.items()))
     context.log.info(f"{suffix}: done, state id {state_id}; records loaded: {loaded or 'none'}")
@@ -66,55 +75,54 @@ def _meltano_run(
 
 
 @op(retry_policy=RETRY, description="Create the loader's tables (SCHEMA messages, no record).")
-def prepare_loader_tables(context: OpExecutionContext, meltano: MeltanoProject) -> None:
-    try:
+def prepare_loader_tables(context: OpExecutionContext, meltano: MeltanoProjectResource) -> None:
+    with _meltano_failure_as_dagster():
         streams = prepare_tables(meltano.meltano(), meltano.chosen_loader())
-    except MeltanoFailed as exc:
-        raise Failure(description=str(exc), allow_retries=exc.transient) from None
     context.log.info(f"tables ready for {', '.join(streams)}")
 
 
 @op(
     ins={"tables": In(Nothing)},
-    out={"plan": Out(Plan), "sub_sources": DynamicOut(str)},
+    out={"steps": Out(RunSteps), "sub_sources": DynamicOut(str)},
     retry_policy=RETRY,
-    description="The partitions: the `sources` setting, else every connected sub-source.",
+    description="The sub-sources, a step each: the `sources` setting, else every connected one.",
 )
-def plan_partitions(
-    context: OpExecutionContext, meltano: MeltanoProject
-) -> Iterator[Output[Plan] | DynamicOutput[str]]:
-    try:
-        plan = make_plan(meltano.meltano())
-    except MeltanoFailed as exc:
-        raise Failure(description=str(exc), allow_retries=exc.transient) from None
-    except ValueError as exc:  # PlanError, a setting at fault
-        raise Failure(description=str(exc), allow_retries=False) from None
-    context.log.info(f"partitions: {', '.join(plan.sub_sources)}")
-    yield Output(plan, output_name="plan")
-    for name in plan.sub_sources:
+def plan_sub_sources(
+    context: OpExecutionContext, meltano: MeltanoProjectResource
+) -> Iterator[Output[RunSteps] | DynamicOutput[str]]:
+    with _meltano_failure_as_dagster():
+        try:
+            steps = find_run_steps(meltano.meltano())
+        except ValueError as exc:  # SourcesSettingError, or a `sources` value that is not JSON
+            raise Failure(description=str(exc), allow_retries=False) from None
+    context.log.info(f"sub-source steps: {', '.join(steps.sub_sources)}")
+    yield Output(steps, output_name="steps")
+    for name in steps.sub_sources:
         yield DynamicOutput(name, mapping_key=name, output_name="sub_sources")
 
 
 @op(ins={"tables": In(Nothing)}, retry_policy=RETRY, description="One sub-source's sync.")
 def sync_sub_source(
-    context: OpExecutionContext, meltano: MeltanoProject, plan: Plan, sub_source: str
+    context: OpExecutionContext, meltano: MeltanoProjectResource, steps: RunSteps, sub_source: str
 ) -> str:
     env = {
         "TAP_DATA365_SOURCES": json.dumps([sub_source]),
-        "TAP_DATA365__SELECT": json.dumps(list(plan.partition_select)),
+        "TAP_DATA365__SELECT": json.dumps(list(steps.sub_source_select)),
     }
     return _meltano_run(context, meltano, sub_source, env)
 
 
 @op(ins={"tables": In(Nothing)}, retry_policy=RETRY, description="The `sources` stream, once.")
-def load_account_stream(context: OpExecutionContext, meltano: MeltanoProject, plan: Plan) -> None:
-    if not plan.account_select:
+def load_account_stream(
+    context: OpExecutionContext, meltano: MeltanoProjectResource, steps: RunSteps
+) -> None:
+    if not steps.account_select:
         context.log.info(f"stream {ACCOUNT_STREAM} is not selected: nothing to load")
         return
-    env = {"TAP_DATA365__SELECT": json.dumps(list(plan.account_select))}
+    env = {"TAP_DATA365__SELECT": json.dumps(list(steps.account_select))}
     _meltano_run(context, meltano, ACCOUNT_STREAM, env)
 
 
-@op(description="Every partition done: their state ids.")
+@op(description="Every sub-source step done: their state ids.")
 def report(context: OpExecutionContext, state_ids: list[str]) -> None:
-    context.log.info(f"{len(state_ids)} partition(s) synced: {', '.join(sorted(state_ids))}")
+    context.log.info(f"{len(state_ids)} sub-source(s) synced: {', '.join(sorted(state_ids))}")

@@ -55,7 +55,7 @@ class MeltanoFailed(RuntimeError):
 
 
 @dataclasses.dataclass
-class Output:
+class MeltanoOutput:
     """What a finished command wrote: its stdout, and the records each loaded stream got."""
 
     stdout: str = ""
@@ -102,7 +102,7 @@ class Meltano:
         env: Mapping[str, str] | None = None,
         stdin: str | None = None,
         label: str = "meltano",
-    ) -> Output:
+    ) -> MeltanoOutput:
         """Run `meltano ARGS`; its stderr goes to ours (Dagster's step log)."""
         command = [self.executable, *self._global_args(), *args]
         with self._private_sys_dir(label) as sys_dir:
@@ -113,7 +113,7 @@ class Meltano:
                 stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             )  # fmt: skip
-            out = Output()
+            out = MeltanoOutput()
             pump = threading.Thread(target=_echo, args=(proc.stderr, out), daemon=True)
             pump.start()
             if stdin is not None and proc.stdin is not None:
@@ -145,7 +145,7 @@ class Meltano:
             yield Path(tmp)
 
 
-def _echo(stream: IO[str] | None, out: Output) -> None:
+def _echo(stream: IO[str] | None, out: MeltanoOutput) -> None:
     for line in stream or ():
         sys.stderr.write(line)
         out.take(line.rstrip("\n"), "tap-data365")

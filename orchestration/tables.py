@@ -1,12 +1,12 @@
-"""Create the loader's tables before any partition runs: one serial step, every run.
+"""Create the loader's tables before any sub-source step runs: one serial step, every run.
 
 target-postgres creates a missing schema or table (and adds a missing column) without a
-lock: partitions starting together on an empty schema all try `CREATE SCHEMA`/`CREATE
+lock: sub-source steps starting together on an empty schema all try `CREATE SCHEMA`/`CREATE
 TABLE`, and all but one fail ("already exists"). Singer targets create a stream's table when
 its SCHEMA message arrives, so this step sends the loader the SCHEMA message of every
 selected stream — from the tap's own catalog as Meltano resolves it — and no record. Tables
 that exist already are left as they are; a tap upgrade that adds a column gets it added
-here, once, before the partitions run.
+here, once, before the sub-source steps run.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The Dagster code location without running it: it loads and validates, meltano.yml's job and
-schedules become Dagster's, and the select rules split between partitions and `sources`."""
+schedules become Dagster's, and the select rules split between sub-source steps and `sources`."""
 
 from __future__ import annotations
 
@@ -16,12 +16,17 @@ from orchestration.definitions import data365_all, defs
 from orchestration.ops import (
     RETRY,
     load_account_stream,
-    plan_partitions,
+    plan_sub_sources,
     prepare_loader_tables,
     sync_sub_source,
 )
-from orchestration.plan import PlanError, account_select, checked_names, partition_select
 from orchestration.project import ProjectError, read_project
+from orchestration.sub_sources import (
+    SourcesSettingError,
+    account_select,
+    checked_names,
+    sub_source_select,
+)
 from orchestration.tables import schema_messages
 
 # Its guide, beside it (linked from the README).
@@ -51,9 +56,9 @@ def test_meltano_yml_job_and_schedules_become_dagsters() -> None:
     assert schedules["data365_hourly"] == "0 * * * *"
     assert data365_all.name in GUIDE
     ops = {node.name for node in data365_all.graph.nodes}
-    assert ops == {"prepare_loader_tables", "plan_partitions", "sync_sub_source",
+    assert ops == {"prepare_loader_tables", "plan_sub_sources", "sync_sub_source",
                    "load_account_stream", "report"}  # fmt: skip
-    for step in (prepare_loader_tables, plan_partitions, sync_sub_source, load_account_stream):
+    for step in (prepare_loader_tables, plan_sub_sources, sync_sub_source, load_account_stream):
         assert step.retry_policy == RETRY, step.name
 
 
@@ -70,7 +75,7 @@ def test_a_project_without_a_tap_job_is_refused_with_one_line(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(
-    ("rules", "partitions", "account"),
+    ("rules", "sub_source", "account"),
     [
         (["sources.*", "tasks.*", "search_results.*"], ["tasks.*", "search_results.*"],
          ["sources.*"]),
@@ -80,18 +85,18 @@ def test_a_project_without_a_tap_job_is_refused_with_one_line(tmp_path: Path) ->
         (["*.*", "!sources.*"], ["*.*", "!sources.*"], ["sources.*", "!sources.*"]),
     ],
 )  # fmt: skip
-def test_select_rules_split_between_partitions_and_the_account_stream(
-    rules: list[str], partitions: list[str], account: list[str]
+def test_select_rules_split_between_sub_sources_and_the_account_stream(
+    rules: list[str], sub_source: list[str], account: list[str]
 ) -> None:
-    assert partition_select(rules) == partitions
+    assert sub_source_select(rules) == sub_source
     assert account_select(rules) == account
 
 
-def test_partition_names_are_checked() -> None:
+def test_sub_source_names_are_checked() -> None:
     assert checked_names(["a_b", "c", "a_b"]) == ("a_b", "c")
-    with pytest.raises(PlanError, match="setting sources: no sub-source"):
+    with pytest.raises(SourcesSettingError, match="setting sources: no sub-source"):
         checked_names([])
-    with pytest.raises(PlanError, match=r"not a sub-source name: \.\./x"):
+    with pytest.raises(SourcesSettingError, match=r"not a sub-source name: \.\./x"):
         checked_names(["../x"])
 
 

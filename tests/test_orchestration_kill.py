@@ -57,6 +57,8 @@ class TapKiller(threading.Thread):
             self.records.append(ids)
             with self.fifo.open() as stream:
                 for line in stream:
+                    if not line.endswith("\n"):
+                        break  # the killed tap's last line, cut short by the SIGKILL
                     message = json.loads(line)
                     if message["type"] == "RECORD" and message["stream"] == "search_results":
                         ids.append(message["record"]["id"])

@@ -21,7 +21,7 @@ from setup_harness import (
 from data365_emulator import Emulator
 from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
-from tap_data365.setup.plan import ApplyError, apply_plan, make_plan
+from tap_data365.setup.plan import ApplyError, apply_setup_plan, make_setup_plan
 from tap_data365.setup.specs import validate_tasks
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
@@ -127,7 +127,7 @@ def test_malformed_body_is_one_line(tmp_path: Path) -> None:
 def _planned(emu: Emulator, api: Data365Api):
     specs = validate_tasks(TASKS)
     sources = sorted({s.source for s in specs})
-    return make_plan(specs, {s: api.list_tasks(s) for s in sources})
+    return make_setup_plan(specs, {s: api.list_tasks(s) for s in sources})
 
 
 @pytest.mark.parametrize("fault", ["500", "drop", "503"])
@@ -135,7 +135,7 @@ def test_an_ambiguous_create_failure_is_checked_before_resending(emu: Emulator, 
     with Data365Api(ApiSettings(emu.url, API_KEY, max_retries=3), sleep=lambda _: None) as api:
         plan = _planned(emu, api)
         emu.configure(fail_next=[fault])
-        apply_plan(api, plan, start=True)
+        apply_setup_plan(api, plan, start=True)
 
     assert all(t.created and t.started for t in plan.tasks)
     assert len(server_tasks(emu, "twitter_keywords")) == 2  # once each, never twice
@@ -147,7 +147,7 @@ def test_a_failure_part_way_says_what_was_created(emu: Emulator) -> None:
         plan = _planned(emu, api)
         emu.configure(connected_sources=("twitter_keywords",))  # tiktok vanishes mid-run
         with pytest.raises(ApplyError, match=r"sub-source 'tiktok_hashtag' is not connected"):
-            apply_plan(api, plan, start=True)
+            apply_setup_plan(api, plan, start=True)
 
     created = {t.spec.source: t.created for t in plan.tasks}
     assert created == {"twitter_keywords": True, "tiktok_hashtag": False}

@@ -15,7 +15,7 @@ from setup_harness import API_KEY, TASKS, emulator_fixture
 from data365_emulator import Emulator
 from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
-from tap_data365.setup.plan import PlannedTask, apply_plan, make_plan, wait_for
+from tap_data365.setup.plan import PlannedTask, apply_setup_plan, make_setup_plan, wait_for
 from tap_data365.setup.specs import validate_tasks
 
 
@@ -42,8 +42,8 @@ def emu() -> Iterator[Emulator]:
 
 def _started(api: Data365Api) -> list[PlannedTask]:
     specs = validate_tasks(TASKS)
-    plan = make_plan(specs, {s: api.list_tasks(s) for s in sorted({t.source for t in specs})})
-    apply_plan(api, plan, start=True)
+    plan = make_setup_plan(specs, {s: api.list_tasks(s) for s in sorted({t.source for t in specs})})
+    apply_setup_plan(api, plan, start=True)
     return plan.tasks
 
 

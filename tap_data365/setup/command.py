@@ -7,7 +7,7 @@ Exit codes: 0 every declared task in place (and done, with --wait); 1 API or run
 error; 2 bad settings, task declarations or usage (nothing sent); 3 a task failed or was
 canceled while waiting; 4 --timeout reached with tasks still open.
 
-Everything printed goes through ``common.Output``, which masks the key and token.
+Everything printed goes through ``common.MaskedConsole``, which masks the key and token.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tap_data365.errors import (
 from tap_data365.settings import Settings, load_settings
 from tap_data365.setup.common import (
     PROG,
-    Output,
+    MaskedConsole,
     config_option,
     json_option,
     make_api,
@@ -37,7 +37,7 @@ from tap_data365.setup.common import (
 )
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.maintenance import cancel, remove, status
-from tap_data365.setup.plan import apply_plan, confirm_statuses, make_plan, wait_for
+from tap_data365.setup.plan import apply_setup_plan, confirm_statuses, make_setup_plan, wait_for
 from tap_data365.setup.progress import Progress
 from tap_data365.setup.report import SetupReport
 from tap_data365.setup.specs import TaskSpec, validate_tasks
@@ -90,7 +90,7 @@ def setup(  # noqa: PLR0917
     ctx.obj = {"configs": configs}
     if ctx.invoked_subcommand is not None:
         return  # the subcommand does the work; it may use this --config
-    out = Output()
+    out = MaskedConsole()
     report = SetupReport(dry_run=dry_run)
     try:
         settings = load_settings(configs)
@@ -130,7 +130,7 @@ def _run_setup(
     settings: Settings,
     specs: list[TaskSpec],
     report: SetupReport,
-    out: Output,
+    out: MaskedConsole,
     *,
     dry_run: bool,
     start: bool,
@@ -148,7 +148,7 @@ def _run_setup(
     declared = list(dict.fromkeys(s.source for s in specs))
     if declared:
         _check_connected(api, declared, dry_run=dry_run and bool(token))
-    plan = make_plan(specs, {source: api.list_tasks(source) for source in declared})
+    plan = make_setup_plan(specs, {source: api.list_tasks(source) for source in declared})
     report.tasks = plan.tasks
     if not start:
         for item in plan.tasks:
@@ -156,7 +156,7 @@ def _run_setup(
     confirm_statuses(api, plan)
     if dry_run:
         return
-    apply_plan(api, plan, start=start)
+    apply_setup_plan(api, plan, start=start)
     if not wait:
         return
     progress = Progress(lambda s: out.err(s, nl=False), live=sys.stderr.isatty())

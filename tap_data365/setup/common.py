@@ -1,6 +1,6 @@
 """Pieces shared by the setup command and its maintenance subcommands.
 
-All output goes through ``Output``, which masks the API key and the token: no message
+All output goes through ``MaskedConsole``, which masks the API key and the token: no message
 formats them on purpose, and the mask makes that hold even by mistake.
 """
 
@@ -17,11 +17,11 @@ from tap_data365.settings import Settings, load_settings
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.specs import TaskValidationError
 
-#: Exit codes (also in docs/setup-command.md).
+#: The command as every message it prints names it.
 PROG = "tap-data365 setup"
 
 
-class Output:
+class MaskedConsole:
     """stdout for the report, stderr for progress and errors; secrets masked in both."""
 
     @staticmethod
@@ -53,7 +53,7 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
-def report_invalid(out: Output, exc: Data365Error) -> int:
+def report_invalid(out: MaskedConsole, exc: Data365Error) -> int:
     if isinstance(exc, TaskValidationError):
         for problem in exc.problems:
             out.err(f"{PROG}: invalid task: {problem}")
@@ -67,7 +67,7 @@ def make_api(settings: Settings) -> Data365Api:
     return Data365Api(
         settings.api,
         # A long Retry-After would otherwise look like a hang.
-        on_retry=lambda line: Output().err(f"{PROG}: {line}"),
+        on_retry=lambda line: MaskedConsole().err(f"{PROG}: {line}"),
     )
 
 

@@ -11,7 +11,7 @@ import click
 from tap_data365 import normalize
 from tap_data365.errors import EXIT_ERROR, EXIT_OK, Data365Error
 from tap_data365.setup.common import (
-    Output,
+    MaskedConsole,
     config_option,
     json_option,
     load,
@@ -19,7 +19,7 @@ from tap_data365.setup.common import (
     report_invalid,
 )
 from tap_data365.setup.control_api import Data365Api
-from tap_data365.setup.plan import ApplyError, Plan, make_plan
+from tap_data365.setup.plan import ApplyError, SetupPlan, make_setup_plan
 from tap_data365.setup.report import render_table
 from tap_data365.setup.specs import TaskSpec, validate_tasks
 
@@ -38,7 +38,7 @@ def status(
     as_json: bool,
 ) -> None:
     """Show every task on the server, and which declaration it belongs to."""
-    out = Output()
+    out = MaskedConsole()
     try:
         settings = load(ctx, configs)
         specs = validate_tasks(settings.tasks)
@@ -60,15 +60,15 @@ def status(
     ctx.exit(EXIT_OK)
 
 
-def _survey(api: Data365Api, specs: list[TaskSpec], only: Sequence[str]) -> Plan:
+def _survey(api: Data365Api, specs: list[TaskSpec], only: Sequence[str]) -> SetupPlan:
     sources = list(only) or api.connected_sources()
-    return make_plan(
+    return make_setup_plan(
         [s for s in specs if s.source in sources],
         {source: api.list_tasks(source) for source in sources},
     )
 
 
-def _status_rows(api: Data365Api, plan: Plan, *, fresh: bool) -> list[dict[str, Any]]:
+def _status_rows(api: Data365Api, plan: SetupPlan, *, fresh: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for item in plan.tasks:
         if item.task_id is None:
@@ -119,7 +119,7 @@ def cancel(
     """Cancel one task (--id) or all tasks of a source (--all)."""
     if bool(task_id) == cancel_all:
         raise click.UsageError("give exactly one of --id ID or --all")
-    out = Output()
+    out = MaskedConsole()
     try:
         settings = load(ctx, configs)
     except Data365Error as exc:
@@ -158,7 +158,7 @@ def remove(  # noqa: PLR0917
         raise click.UsageError("give exactly one of --id ID (with --source) or --prune")
     if task_id and len(sources) != 1:
         raise click.UsageError("--id needs exactly one --source")
-    out = Output()
+    out = MaskedConsole()
     try:
         settings = load(ctx, configs)
         specs = validate_tasks(settings.tasks) if prune else []
@@ -176,7 +176,7 @@ def remove(  # noqa: PLR0917
             ctx.exit(EXIT_ERROR)
 
 
-def _prune(api: Data365Api, plan: Plan, out: Output, *, yes: bool) -> int:
+def _prune(api: Data365Api, plan: SetupPlan, out: MaskedConsole, *, yes: bool) -> int:
     if not plan.extras:
         out.out("nothing to prune: every task on the server is declared")
         return EXIT_OK

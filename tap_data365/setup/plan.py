@@ -66,14 +66,19 @@ class ExtraTask:
 
 
 @dataclass
-class Plan:
+class SetupPlan:
+    """The declared tasks matched to the server's: what setup creates and starts in each,
+    and the server tasks no declaration accounts for (reported, never touched)."""
+
     tasks: list[PlannedTask]
     extras: list[ExtraTask]
     #: Ids that existed per source before anything was created (to find new ids later).
     known_ids: dict[str, set[str]]
 
 
-def make_plan(specs: list[TaskSpec], existing: Mapping[str, list[dict[str, Any]]]) -> Plan:
+def make_setup_plan(
+    specs: list[TaskSpec], existing: Mapping[str, list[dict[str, Any]]]
+) -> SetupPlan:
     """Match declarations to the server's tasks (``existing``: raw task lists by source)."""
     by_key: dict[Key, list[dict[str, Any]]] = {}
     known_ids: dict[str, set[str]] = {}
@@ -107,7 +112,7 @@ def make_plan(specs: list[TaskSpec], existing: Mapping[str, list[dict[str, Any]]
         )
     for records in by_key.values():
         extras.extend(ExtraTask(r["source"], str(r["id"]), r, "not declared") for r in records)
-    return Plan(planned, extras, known_ids)
+    return SetupPlan(planned, extras, known_ids)
 
 
 def _preference(record: Mapping[str, Any]) -> tuple[int, str, int]:
@@ -117,7 +122,7 @@ def _preference(record: Mapping[str, Any]) -> tuple[int, str, int]:
     return (rank, record.get("created_at") or "", record["_position"])
 
 
-def confirm_statuses(api: Data365Api, plan: Plan) -> None:
+def confirm_statuses(api: Data365Api, plan: SetupPlan) -> None:
     """Re-read the own status of every matched task before deciding to start it.
 
     The list shows the last execution, the task's own status the newest: a task started
@@ -137,7 +142,7 @@ class ApplyError(Data365Error):
     """Applying the plan stopped part-way; the plan's items say exactly what was done."""
 
 
-def apply_plan(api: Data365Api, plan: Plan, *, start: bool) -> None:
+def apply_setup_plan(api: Data365Api, plan: SetupPlan, *, start: bool) -> None:
     """Create missing tasks (one batch per source), then start the ones that need it."""
     for source, items in _by_source(t for t in plan.tasks if t.create).items():
         _create_batch(api, source, items, plan.known_ids.setdefault(source, set()))

@@ -1,10 +1,7 @@
-"""Which partitions a run has, and what each `meltano run` selects.
+"""Which sub-sources a run of `data365_all` syncs (a step each), and what each step selects.
 
-The partitions are the sub-sources the tap would sync: its `sources` setting as Meltano
-resolves it (meltano.yml, the environment, `TAP_DATA365_SOURCES` ...), or, when unset, every
-connected sub-source as the tap's own `sources` stream lists them (one API request). Learned
-when a run starts, not when the code location loads: a sub-source connected tomorrow is a
-partition tomorrow, and loading the definitions needs no network.
+Learned when a run starts, not when the code location loads: a sub-source connected tomorrow
+gets its step tomorrow, and loading the definitions needs no network.
 """
 
 from __future__ import annotations
@@ -19,25 +16,29 @@ import shlex
 from orchestration.project import EXTRACTOR
 from orchestration.runner import Meltano
 
-#: The account-wide stream: loaded once per run, never by a partition.
+#: The account-wide stream: loaded once per run by a step of its own, never by a sub-source
+#: step (each would load the same rows again).
 ACCOUNT_STREAM = "sources"
 _NAME = re.compile(r"[a-z0-9_]+")
 
 
-class PlanError(ValueError):
-    """The configuration gives no usable partition; the message names the setting."""
+class SourcesSettingError(ValueError):
+    """The `sources` setting (or the account) gives no usable sub-source; the message says which."""
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class RunSteps:
+    """The steps of one run: a `meltano run` per sub-source, and one for the account stream."""
+
     sub_sources: tuple[str, ...]
-    #: `select` of each partition: the project's rules without the account-wide stream.
-    partition_select: tuple[str, ...]
+    #: `select` of each sub-source step: the project's rules without the account-wide stream.
+    sub_source_select: tuple[str, ...]
     #: `select` of the account-wide step; empty when the project does not select it.
     account_select: tuple[str, ...]
 
 
-def make_plan(meltano: Meltano) -> Plan:
+def find_run_steps(meltano: Meltano) -> RunSteps:
+    """The `sources` setting as Meltano resolves it, else every connected sub-source."""
     # Two independent Meltano start-ups (seconds of CPU each): side by side.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         extras = pool.submit(meltano.run, ["config", "print", "--extras", "--format=json",
@@ -45,9 +46,9 @@ def make_plan(meltano: Meltano) -> Plan:
         configured = pool.submit(configured_sub_sources, meltano).result()
         rules = [str(r) for r in json.loads(extras.result().stdout).get("_select") or []]
     names = list(configured) if configured else connected_sub_sources(meltano)
-    return Plan(
+    return RunSteps(
         sub_sources=checked_names(names),
-        partition_select=tuple(partition_select(rules)),
+        sub_source_select=tuple(sub_source_select(rules)),
         account_select=tuple(account_select(rules)),
     )
 
@@ -77,11 +78,11 @@ def connected_sub_sources(meltano: Meltano) -> list[str]:
 def checked_names(names: list[str]) -> tuple[str, ...]:
     if not names:
         msg = "setting sources: no sub-source to sync (none configured, none connected)"
-        raise PlanError(msg)
+        raise SourcesSettingError(msg)
     bad = [n for n in names if not isinstance(n, str) or not _NAME.fullmatch(n)]
     if bad:
         msg = f"setting sources: not a sub-source name: {', '.join(map(str, bad))}"
-        raise PlanError(msg)
+        raise SourcesSettingError(msg)
     return tuple(dict.fromkeys(names))
 
 
@@ -89,7 +90,7 @@ def _stream(rule: str) -> str:
     return rule.removeprefix("!").split(".", 1)[0]
 
 
-def partition_select(rules: list[str]) -> list[str]:
+def sub_source_select(rules: list[str]) -> list[str]:
     kept = [r for r in rules if _stream(r) != ACCOUNT_STREAM]
     if any(fnmatch.fnmatchcase(ACCOUNT_STREAM, _stream(r)) for r in kept):
         kept.append(f"!{ACCOUNT_STREAM}.*")  # a wildcard rule would select it too
