@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator_harness import Client
 from pipeline_harness import CAPTURE_WRAPPER, MeltanoProject, copy_project
 from tap_harness import clean_env
 
@@ -77,9 +76,3 @@ def emu() -> Iterator[Emulator]:
     """A running emulator with its defaults (modules needing other data define their own)."""
     with Emulator(EmulatorConfig()) as emulator:
         yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Client:
-    """A keep-alive client of ``emu`` sending the default key."""
-    return Client(emu.url)

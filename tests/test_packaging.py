@@ -92,6 +92,7 @@ def test_the_tap_wheel_carries_the_tap_alone(dist: Path) -> None:
         members = [name.split("/", 1)[1] for name in tar.getnames() if "/" in name]
     assert any(m.startswith("tap_data365/") for m in members)
     assert [m for m in members if "data365_emulator" in m or "tap_data365/emulator" in m] == []
+    assert [m for m in members if m.startswith("emulator/")] == []  # nor its tests, its README
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,13 @@ def test_the_emulator_distribution_builds_on_its_own(emulator_dist: Path) -> Non
     (entry_points,) = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
     scripts = archive.read(entry_points).decode()
     assert "data365-emulator = data365_emulator.__main__:main" in scripts
+    # The sdist carries the emulator's own tests (never the wheel, above), and nothing of the tap.
+    with tarfile.open(emulator_dist / sdists[0]) as sdist:
+        members = {m.split("/", 1)[1] for m in sdist.getnames() if "/" in m}
+    tests = {p.name for p in (REPO / "emulator" / "tests").glob("*.py")}
+    assert {m.removeprefix("tests/") for m in members if m.startswith("tests/")} == tests
+    tops = {"data365_emulator", "tests", "README.md", "pyproject.toml", "PKG-INFO"}
+    assert {m.split("/", 1)[0] for m in members} == tops
 
 
 def test_the_installed_emulator_serves_without_the_tap(emulator_dist: Path, tmp_path: Path) -> None:

@@ -1,4 +1,8 @@
-"""``Emulator``: owns the data, the tasks and the HTTP server thread; the Python control API."""
+"""``Emulator``: owns the data, the tasks and the HTTP server thread; the Python control API.
+
+It wires the layers below it and none of them knows it: the server is handed its ``Routes``,
+the API an ``ApiState``, the control plane this object as its ``Controls``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import ipaddress
 import threading
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from types import TracebackType
 from typing import Any
 
+from data365_emulator import api, control
 from data365_emulator.arrivals import parse_shares
 from data365_emulator.config import EmulatorConfig
 from data365_emulator.faults import FaultInjector
@@ -18,7 +24,7 @@ from data365_emulator.live import LiveFeed
 from data365_emulator.requestlog import LoggedRequest, RequestLog
 from data365_emulator.search import SearchEngine
 from data365_emulator.seed import iso_now, seed_task_id
-from data365_emulator.server import EmulatorServer
+from data365_emulator.server import EmulatorServer, Routes
 from data365_emulator.sources import SOURCES
 from data365_emulator.store import Indexes
 from data365_emulator.tasks import Task, TaskBook
@@ -69,10 +75,10 @@ class Emulator:
         self._config = cfg
         self._address = (host, port)
         self._config_lock = threading.Lock()
-        self.token: str | None = None
         self.indexes = Indexes(cfg.seed, cfg.seed_counts(), odd_values=cfg.odd_values)
         self.tasks = TaskBook(cfg.seed, self._on_finish)
         self.engine = SearchEngine(self.indexes)
+        self.api_state = api.ApiState(self.engine, self.tasks)
         self.faults = FaultInjector(cfg.seed, cfg.fail_next)
         self.gate = InFlightGate()
         self.log = RequestLog()
@@ -88,7 +94,7 @@ class Emulator:
 
     def start(self) -> Emulator:
         if self._server is None:
-            self._server = EmulatorServer(self._address, self)
+            self._server = EmulatorServer(self._address, self._routes())
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
                 kwargs={"poll_interval": 0.05},
@@ -116,6 +122,17 @@ class Emulator:
         if self._thread is not None:
             self._thread.join()
 
+    def _routes(self) -> Routes:
+        return Routes(
+            config=lambda: self._config,
+            before_each=lambda: self.live.catch_up(self._config),
+            control=partial(control.handle, self),
+            api=partial(api.handle, self.api_state),
+            gate=self.gate,
+            faults=self.faults,
+            log=self.log,
+        )
+
     def __enter__(self) -> Emulator:
         return self.start()
 
@@ -134,6 +151,15 @@ class Emulator:
             raise RuntimeError(msg)
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def token(self) -> str | None:
+        """The Data365 access token the API last registered (None: none, or deleted)."""
+        return self.api_state.token
+
+    @token.setter
+    def token(self, value: str | None) -> None:
+        self.api_state.token = value
 
     # ---------------------------------------------------------------- configuration
 

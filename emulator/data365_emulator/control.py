@@ -1,20 +1,54 @@
 """``/_emulator/*``: the test-only control plane for scripts in other processes.
 
 No apikey, never faulted, never logged: these requests are the test's, not the tap's.
+Each endpoint is one call of the Python control API (``Controls``, which ``Emulator`` is).
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
-from data365_emulator.api import Reply, reply
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.live import LiveFeed
+from data365_emulator.replies import Reply, reply
+from data365_emulator.requestlog import LoggedRequest
 
-if TYPE_CHECKING:
-    from data365_emulator.app import Emulator
+
+class Controls(Protocol):
+    """The Python control API the endpoints forward to (``Emulator``'s, by structure)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def config(self) -> EmulatorConfig: ...
+    @property
+    def requests(self) -> list[LoggedRequest]: ...
+    @property
+    def live(self) -> LiveFeed: ...
+    def clear_requests(self) -> None: ...
+    def configure(self, **changes: Any) -> EmulatorConfig: ...
+    def finish_running_tasks(self) -> list[str]: ...
+    def post_count(self, source: str) -> int: ...
+    def add_posts(self, source: str, count: int, from_date: str, to_date: str) -> int: ...
+    def add_task(
+        self,
+        source: str,
+        value: str,
+        from_date: str,
+        to_date: str,
+        *,
+        status: str = ...,
+        update_interval: int | None = ...,
+        parameters: dict[str, Any] | None = ...,
+    ) -> str: ...
+    def add_arrivals(
+        self, count: int, source: str | None = ..., shares: Mapping[str, float] | None = ...
+    ) -> dict[str, Any]: ...
 
 
-def handle(emu: Emulator, method: str, path: str, raw: bytes) -> Reply:
+def handle(emu: Controls, method: str, path: str, raw: bytes) -> Reply:
     route = path.removeprefix("/_emulator").strip("/")
     try:
         body: Any = json.loads(raw) if raw.strip() else {}
@@ -26,7 +60,7 @@ def handle(emu: Emulator, method: str, path: str, raw: bytes) -> Reply:
         return reply(400, {"message": str(exc)})
 
 
-def _route(emu: Emulator, method: str, route: str, body: Any) -> Reply:
+def _route(emu: Controls, method: str, route: str, body: Any) -> Reply:
     if (method, route) == ("GET", "health"):
         return reply(200, {"status": "ok", "url": emu.url})
     if route == "requests":
@@ -58,7 +92,7 @@ def _route(emu: Emulator, method: str, route: str, body: Any) -> Reply:
     return reply(404, {"message": f"no control endpoint {method} /_emulator/{route}"})
 
 
-def _add_task(emu: Emulator, body: Any) -> str:
+def _add_task(emu: Controls, body: Any) -> str:
     return emu.add_task(
         body["source"],
         body["value"],
@@ -70,7 +104,7 @@ def _add_task(emu: Emulator, body: Any) -> str:
     )
 
 
-def _arrivals(emu: Emulator, method: str, body: Any) -> dict[str, Any]:
+def _arrivals(emu: Controls, method: str, body: Any) -> dict[str, Any]:
     """GET: the live feed so far; POST ``{"count", "source"?, "shares"?}``: a burst."""
     if method == "GET":
         return emu.live.status(emu.config)

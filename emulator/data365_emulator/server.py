@@ -1,4 +1,7 @@
-"""HTTP mechanics: keep-alive, auth, latency, faults, request log, one write per response."""
+"""HTTP mechanics: keep-alive, auth, latency, faults, request log, one write per response.
+
+The server is handed what answers a request (``Routes``): it knows no endpoint itself.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,39 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from data365_emulator import api, control
-from data365_emulator.requestlog import LoggedRequest, redact
-
-if TYPE_CHECKING:
-    from data365_emulator.app import Emulator
+from data365_emulator.config import EmulatorConfig
+from data365_emulator.faults import FaultInjector
+from data365_emulator.inflight import InFlightGate
+from data365_emulator.replies import Reply, message
+from data365_emulator.requestlog import LoggedRequest, RequestLog, redact
 
 CONTROL_PREFIX = "/_emulator"
 #: The latency hook; a module attribute so tests can observe it without timing anything.
 sleep = time.sleep
+
+
+@dataclass(frozen=True)
+class Routes:
+    """What the server is handed: the settings of the moment, the two planes, and the state
+    its own mechanics keep (the in-flight gate, the fault plan, the request log)."""
+
+    config: Callable[[], EmulatorConfig]
+    #: Runs first on every request (the live feed adds what was found before it).
+    before_each: Callable[[], object]
+    #: ``/_emulator/*`` as (method, path, raw body): no apikey, never faulted nor logged.
+    control: Callable[[str, str, bytes], Reply]
+    #: The Datastreamer API as (settings, method, path, decoded JSON body), once authenticated.
+    api: Callable[[EmulatorConfig, str, str, object], Reply]
+    gate: InFlightGate
+    faults: FaultInjector
+    log: RequestLog
 
 
 class EmulatorServer(ThreadingHTTPServer):
@@ -28,8 +50,8 @@ class EmulatorServer(ThreadingHTTPServer):
     # Clients keep connections alive; joining their threads on close would hang stop().
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], emulator: Emulator) -> None:
-        self.emulator = emulator
+    def __init__(self, address: tuple[str, int], routes: Routes) -> None:
+        self.routes = routes
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, Handler)
@@ -73,55 +95,63 @@ class Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def log_message(self, format: str, *args: Any) -> None:
-        if self.server.emulator.config.verbose:
+        if self.server.routes.config().verbose:
             super().log_message(format, *args)
 
     # ------------------------------------------------------------------ one request
 
     def _serve(self, method: str) -> None:
-        emu = self.server.emulator
+        routes = self.server.routes
         split = urlsplit(self.path)
         path = split.path
         raw = self._read_body()
-        emu.live.catch_up(emu.config)  # what was found before this request is searchable
+        routes.before_each()
         if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
-            status, payload = control.handle(emu, method, path, raw)
+            status, payload = routes.control(method, path, raw)
             self._send(status, payload)
             return
-        cfg = emu.config
+        cfg = routes.config()
         query = dict(parse_qsl(split.query, keep_blank_values=True)) if split.query else None
         body, body_ok = _decode(raw)
         logged_body = redact(body) if isinstance(body, dict) else None
         # The slot is held through the latency and given back before the answer is written.
-        admitted = emu.gate.enter(cfg.max_in_flight)
+        admitted = routes.gate.enter(cfg.max_in_flight)
         if cfg.latency_ms > 0:
             sleep(cfg.latency_ms / 1000)  # simulated network/server delay
-        headers: tuple[str, ...] = ()
-        fault = emu.faults.next_fault(cfg) if admitted else None
+        fault = routes.faults.next_fault(cfg) if admitted else None
         if fault == "drop":
-            emu.gate.leave()
-            emu.log.add(LoggedRequest(method, path, 0, query, logged_body))
+            routes.gate.leave()
+            routes.log.add(LoggedRequest(method, path, 0, query, logged_body))
             self._drop()
             return
-        if not admitted:
-            status, payload = api.reply(429, {"message": "too many requests in flight"})
-            headers = (f"Retry-After: {_seconds(cfg.retry_after)}",)
-        elif fault is not None:
-            status, payload = api.reply(int(fault), {"message": f"simulated {fault} fault"})
-            if fault == "429":
-                headers = (f"Retry-After: {_seconds(cfg.retry_after)}",)
-        elif cfg.reject_key or self.headers.get("apikey") != cfg.api_key:
-            status, payload = api.reply(401, {"message": "Unauthorized"})
-        elif not body_ok:
-            status, payload = api.reply(400, {"message": "request body is not valid JSON"})
-        else:
-            status, payload = api.handle(emu, method, path, body)
+        status, payload, headers = self._answer(cfg, admitted, fault, (method, path, body_ok, body))
         if admitted:
-            emu.gate.leave()
-        emu.log.add(LoggedRequest(method, path, status, query, logged_body))
+            routes.gate.leave()
+        routes.log.add(LoggedRequest(method, path, status, query, logged_body))
         self._send(status, payload, headers)
         if cfg.verbose:
             self.log_message('"%s %s" %d', method, path, status)
+
+    def _answer(
+        self,
+        cfg: EmulatorConfig,
+        admitted: bool,
+        fault: str | None,
+        request: tuple[str, str, bool, object],
+    ) -> tuple[int, bytes, tuple[str, ...]]:
+        """Refused, faulted, unauthorised, unreadable, or the API's own answer, in that order."""
+        method, path, body_ok, body = request
+        retry_after = (f"Retry-After: {_seconds(cfg.retry_after)}",)
+        if not admitted:
+            return (*message(429, "too many requests in flight"), retry_after)
+        if fault is not None:
+            status, payload = message(int(fault), f"simulated {fault} fault")
+            return status, payload, retry_after if fault == "429" else ()
+        if cfg.reject_key or self.headers.get("apikey") != cfg.api_key:
+            return (*message(401, "Unauthorized"), ())
+        if not body_ok:
+            return (*message(400, "request body is not valid JSON"), ())
+        return (*self.server.routes.api(cfg, method, path, body), ())
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 import requests
-from tap_harness import when
 
 from data365_emulator import Emulator, EmulatorConfig
+
+from .helpers import when
 
 KEY = "found-key"
 SOURCE = "linkedin_company"

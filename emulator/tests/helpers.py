@@ -1,7 +1,14 @@
-"""Helpers of the emulator's own tests (no tests here): a keep-alive client, task bodies."""
+"""Helpers of the emulator's own tests (no tests here): a keep-alive client, task bodies,
+the documented sources and a timestamp reader of their own.
+
+Nothing here comes from the tap: the emulator stands for the real API, and its tests check it
+against the API's documentation, not against the code it is used to test.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +17,38 @@ import requests
 KEY = "test-key"
 TWITTER = "data365_twitter_keywords"
 PROVIDER = "/api/data-providers/data365"
+#: The emulator's distribution folder (emulator/): the command-line tests run from it.
 ROOT = Path(__file__).resolve().parents[1]
+#: The sub-sources the Datastreamer connector documents (seed page, section 3), in its order.
+DOCUMENTED_SOURCES = (
+    "facebook_hashtag", "facebook_keywords_latest", "facebook_keywords_top", "facebook_profile",
+    "instagram_hashtag", "instagram_location", "instagram_profile",
+    "linkedin_company", "linkedin_keywords", "linkedin_member",
+    "tiktok_hashtag", "tiktok_keywords", "tiktok_music", "tiktok_profile",
+    "twitter_keywords", "twitter_profile",
+)  # fmt: skip
+_EPOCH = re.compile(r"^\d+(\.\d+)?$")
+_LONG_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def when(value: object) -> dt.datetime:
+    """A timestamp the test expects to be readable, as an aware UTC datetime.
+
+    ISO 8601 with or without zone (none means UTC), any fraction precision, plain dates, and
+    epoch seconds or milliseconds: the spellings the API documents.
+    """
+    text = str(value).strip()
+    assert value is not None, "no timestamp"
+    assert text, "empty timestamp"
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or _EPOCH.match(text):
+        number = float(text)
+        moment = dt.datetime.fromtimestamp(number / 1000 if number >= 1e11 else number, dt.UTC)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(_LONG_FRACTION.sub(r"\1", text))
+        except ValueError:
+            raise AssertionError(f"unreadable timestamp {value!r}") from None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class Client:
