@@ -8,10 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from helpers import Client
 
 from data365_emulator import Emulator, EmulatorConfig
-
-from .helpers import Client
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -60,24 +61,33 @@ class Client:
         if key is not None:
             self.session.headers["apikey"] = key
 
-    def get(self, path: str, **kw):
+    def get(self, path: str, **kw: Any) -> requests.Response:
         return self.session.get(self.url + path, timeout=30, **kw)
 
-    def post(self, path: str, payload=None, **kw):
+    def post(self, path: str, payload: object = None, **kw: Any) -> requests.Response:
         return self.session.post(self.url + path, json=payload, timeout=30, **kw)
 
-    def put(self, path: str, payload=None, **kw):
+    def put(self, path: str, payload: object = None, **kw: Any) -> requests.Response:
         return self.session.put(self.url + path, json=payload, timeout=30, **kw)
 
-    def delete(self, path: str, **kw):
+    def delete(self, path: str, **kw: Any) -> requests.Response:
         return self.session.delete(self.url + path, timeout=30, **kw)
 
-    def search(self, query: str, sources=(TWITTER,), size=100, start=0, **extra):
+    def search(
+        self,
+        query: str,
+        sources: Iterable[object] = (TWITTER,),
+        size: object = 100,
+        start: object = 0,
+        **extra: Any,
+    ) -> requests.Response:
         body = {"query": {"from": start, "size": size, "query": query,
                           "data_sources": list(sources), **extra}}  # fmt: skip
         return self.post("/api/search", body)
 
-    def hits(self, query: str, sources=(TWITTER,), **extra) -> list[dict[str, Any]]:
+    def hits(
+        self, query: str, sources: Iterable[object] = (TWITTER,), **extra: Any
+    ) -> list[dict[str, Any]]:
         """Every result of a query (it must have at most 10,000)."""
         out: list[dict[str, Any]] = []
         for start in range(0, 10_000, 100):
@@ -97,6 +107,9 @@ class Client:
 
 
 def task(
-    value="hellokitty", from_date="2023-09-01", to_date="2023-09-12", **more
+    value: object = "hellokitty",
+    from_date: object = "2023-09-01",
+    to_date: object = "2023-09-12",
+    **more: object,
 ) -> dict[str, Any]:
     return {"value": value, "from_date": from_date, "to_date": to_date, **more}

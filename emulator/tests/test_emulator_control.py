@@ -8,15 +8,14 @@ import subprocess
 import sys
 
 import requests
+from helpers import PROVIDER, ROOT, TWITTER, Client, task
 
-from data365_emulator import EmulatorConfig
-
-from .helpers import PROVIDER, ROOT, TWITTER, Client, task
+from data365_emulator import Emulator, EmulatorConfig
 
 # ---------------------------------------------------------------------------- token
 
 
-def test_token_register_replace_delete_and_redaction(emu, api):
+def test_token_register_replace_delete_and_redaction(emu: Emulator, api: Client) -> None:
     secret = "d365-super-secret-token"
     assert api.get("/api/data-sources/data365").json() == {"registered": False}
     responses = [api.put("/api/data-sources/data365", {"token": secret + "-old"}),
@@ -37,7 +36,7 @@ def test_token_register_replace_delete_and_redaction(emu, api):
 # ---------------------------------------------------------------------------- control plane
 
 
-def test_control_endpoints_over_http(emu, api):
+def test_control_endpoints_over_http(emu: Emulator, api: Client) -> None:
     control = emu.url + "/_emulator"
     api.search("covid", size=3)
     log = requests.get(control + "/requests", timeout=10).json()
@@ -75,7 +74,7 @@ def _start_cli(*args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def test_cli_serves_until_sigterm():
+def test_cli_serves_until_sigterm() -> None:
     process = _start_cli("--scale", "0.01", "--api-key", "cli-key", "--finish-status", "finished")
     try:
         assert process.stdout is not None
@@ -95,13 +94,13 @@ def test_cli_serves_until_sigterm():
             process.wait()
 
 
-def test_cli_refuses_non_loopback_host():
+def test_cli_refuses_non_loopback_host() -> None:
     process = _start_cli("--host", "0.0.0.0")  # the point of the test
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "loopback" in err
 
 
-def test_cli_control_config_json_round_trips():
+def test_cli_control_config_json_round_trips() -> None:
     config = EmulatorConfig().as_json()
     assert json.loads(json.dumps(config)) == config

@@ -7,17 +7,16 @@ import threading
 
 import pytest
 import requests
+from helpers import PROVIDER, Client
 
 from data365_emulator import Emulator, EmulatorConfig
 from data365_emulator import server as server_mod
-
-from .helpers import PROVIDER, Client
 
 # ---------------------------------------------------------------------------- faults
 
 
 @pytest.mark.parametrize("kind", ["429", "503", "500"])
-def test_fail_next_status_faults(emu, api, kind):
+def test_fail_next_status_faults(emu: Emulator, api: Client, kind: str) -> None:
     emu.configure(fail_next=[kind])
     response = api.get(PROVIDER)
     assert response.status_code == int(kind)
@@ -27,12 +26,12 @@ def test_fail_next_status_faults(emu, api, kind):
 
 
 @pytest.mark.parametrize(("seconds", "header"), [(1, "1"), (0, "0"), (2.5, "2.5")])
-def test_retry_after_header(emu, api, seconds, header):
+def test_retry_after_header(emu: Emulator, api: Client, seconds: float, header: str) -> None:
     emu.configure(fail_next=["429"], retry_after=seconds)
     assert api.get(PROVIDER).headers["Retry-After"] == header
 
 
-def test_drop_closes_without_response_and_next_request_works(emu, api):
+def test_drop_closes_without_response_and_next_request_works(emu: Emulator, api: Client) -> None:
     emu.configure(fail_next=["drop", "429"])
     with pytest.raises(requests.ConnectionError):
         api.search("*")
@@ -41,7 +40,7 @@ def test_drop_closes_without_response_and_next_request_works(emu, api):
     assert [r.status for r in emu.requests] == [0, 429, 200]
 
 
-def test_faults_spare_control_endpoints(emu):
+def test_faults_spare_control_endpoints(emu: Emulator) -> None:
     emu.configure(fault_rate=1.0, fault_kinds=["503"])
     assert requests.get(emu.url + "/_emulator/health", timeout=10).status_code == 200
     assert Client(emu.url).get(PROVIDER).status_code == 503
@@ -54,14 +53,16 @@ def _fault_pattern(seed: int) -> list[int]:
         return [client.get(PROVIDER).status_code for _ in range(40)]
 
 
-def test_fault_rate_is_deterministic_per_seed():
+def test_fault_rate_is_deterministic_per_seed() -> None:
     pattern = _fault_pattern(7)
     assert pattern == _fault_pattern(7)
     assert {200, 429, 503, 500} <= set(pattern)
     assert pattern != _fault_pattern(8)
 
 
-def test_latency_sleeps_in_handler(emu, api, monkeypatch):
+def test_latency_sleeps_in_handler(
+    emu: Emulator, api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     slept: list[float] = []
     monkeypatch.setattr(server_mod, "sleep", slept.append)
     api.get(PROVIDER)
@@ -71,7 +72,7 @@ def test_latency_sleeps_in_handler(emu, api, monkeypatch):
     assert slept == [0.25]
 
 
-def test_config_validation(emu):
+def test_config_validation(emu: Emulator) -> None:
     with pytest.raises(ValueError, match="fault"):
         emu.configure(fault_kinds=["418"])
     with pytest.raises(ValueError, match="unknown config"):
@@ -82,7 +83,9 @@ def test_config_validation(emu):
         Emulator(host="0.0.0.0")  # the point of the test
 
 
-def test_max_in_flight_refuses_with_retry_after_beyond_the_limit(emu, api, monkeypatch):
+def test_max_in_flight_refuses_with_retry_after_beyond_the_limit(
+    emu: Emulator, api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The first request holds its slot inside the latency until released; a second request
     # arriving meanwhile is beyond the limit. No timing: the hold is an Event.
 

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import when
 
 from data365_emulator import Emulator, EmulatorConfig
-
-from .helpers import when
 
 KEY = "found-key"
 SOURCE = "linkedin_company"

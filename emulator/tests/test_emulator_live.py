@@ -16,11 +16,10 @@ from typing import Any
 
 import pytest
 import requests
+from helpers import KEY, ROOT, TWITTER, Client
 
 from data365_emulator import Emulator, EmulatorConfig
 from data365_emulator.instants import instant_us
-
-from .helpers import KEY, ROOT, TWITTER, Client
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 HOUR = 3600.0

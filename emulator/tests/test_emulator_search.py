@@ -6,14 +6,15 @@ Faults, latency and the in-flight limit: test_emulator_faults.py.
 from __future__ import annotations
 
 import collections
+import datetime as dt
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pytest
+from helpers import DOCUMENTED_SOURCES, TWITTER, Client, when
 
 from data365_emulator import Emulator, EmulatorConfig, lucene
 from data365_emulator.posts import words
-
-from .helpers import DOCUMENTED_SOURCES, TWITTER, Client, when
 
 # ---------------------------------------------------------------------------- search limits
 
@@ -21,13 +22,13 @@ from .helpers import DOCUMENTED_SOURCES, TWITTER, Client, when
 @pytest.mark.parametrize(
     ("size", "start"), [(101, 0), (0, 0), (-1, 0), (10, 9901), (10, -1), ("10", 0), (True, 0)]
 )
-def test_search_limits_are_400(api, size, start):
+def test_search_limits_are_400(api: Client, size: object, start: object) -> None:
     response = api.search("*", size=size, start=start)
     assert response.status_code == 400
     assert response.json()["message"]
 
 
-def test_search_accepts_the_edges_and_defaults(api):
+def test_search_accepts_the_edges_and_defaults(api: Client) -> None:
     assert len(api.search("*", size=100, start=9900).json()["results"]) == 100
     body = {"query": {"query": "*", "data_sources": [TWITTER]}}
     response = api.post("/api/search?keep_alive_seconds=60", body)
@@ -38,11 +39,11 @@ def test_search_accepts_the_edges_and_defaults(api):
 @pytest.mark.parametrize(
     "sources", [["twitter_keywords"], ["data365_myspace"], ["wsl_twitter"], [], "x", [1]]
 )
-def test_unknown_data_source_is_400(api, sources):
+def test_unknown_data_source_is_400(api: Client, sources: list[object] | str) -> None:
     assert api.search("*", sources=sources).status_code == 400
 
 
-def test_overlong_query_bad_json_and_bad_syntax_are_400(api):
+def test_overlong_query_bad_json_and_bad_syntax_are_400(api: Client) -> None:
     assert api.search("a" * 4097).status_code == 400
     assert api.search("a" * 4096).status_code == 200
     raw = api.session.post(api.url + "/api/search", data=b"{nope", timeout=10)
@@ -51,7 +52,7 @@ def test_overlong_query_bad_json_and_bad_syntax_are_400(api):
         assert api.search(bad).status_code == 400, bad
 
 
-def test_count_and_total(emu, api):
+def test_count_and_total(emu: Emulator, api: Client) -> None:
     count = api.post("/api/count", {"query": {"query": "*", "data_sources": [TWITTER]}})
     assert count.json() == {"total": {"value": 25_000}}
     covid = api.post("/api/count", {"query": {"query": "covid", "data_sources": [TWITTER]}})
@@ -63,7 +64,7 @@ def test_count_and_total(emu, api):
 # ---------------------------------------------------------------------------- seeded data
 
 
-def test_seeded_indexes_and_document_shape(emu):
+def test_seeded_indexes_and_document_shape(emu: Emulator) -> None:
     counts = {s: emu.post_count(s) for s in DOCUMENTED_SOURCES}
     assert counts["twitter_keywords"] == 25_000
     assert counts["tiktok_hashtag"] == 3_000
@@ -88,7 +89,7 @@ def test_seeded_indexes_and_document_shape(emu):
     assert {"source", "content", "author", "enrichment", "facebook"} <= set(facebook)
 
 
-def test_scale_and_empty():
+def test_scale_and_empty() -> None:
     with Emulator(EmulatorConfig(scale=0.01)) as emu:
         assert emu.post_count("twitter_keywords") == 250
     with Emulator(EmulatorConfig(empty=True)) as emu:
@@ -96,7 +97,7 @@ def test_scale_and_empty():
         assert Client(emu.url).search("*").json()["results"] == []
 
 
-def test_monthly_windows_page_every_post_exactly_once(api):
+def test_monthly_windows_page_every_post_exactly_once(api: Client) -> None:
     seen: collections.Counter[str] = collections.Counter()
     for month in range(1, 13):
         low = f"2024-{month:02d}-01T00:00:00Z"
@@ -116,7 +117,7 @@ def _utc(text: str) -> str:
 # ---------------------------------------------------------------------------- Lucene
 
 
-def _ids(api: Client, query: str, sources=(TWITTER,)) -> set[str]:
+def _ids(api: Client, query: str, sources: Iterable[str] = (TWITTER,)) -> set[str]:
     return {p["id"] for p in api.hits(query, sources)}
 
 
@@ -135,12 +136,12 @@ def lucene_words(text: str) -> list[str]:
 SMALL = "data365_linkedin_company"
 
 
-def test_terms_and_boolean_operators(api):
+def test_terms_and_boolean_operators(api: Client) -> None:
     everything = api.hits("*", [SMALL])
     assert len(everything) == 300
     by_id = {p["id"]: p for p in everything}
 
-    def expect(predicate) -> set[str]:
+    def expect(predicate: Callable[[set[str]], bool]) -> set[str]:
         return {i for i, p in by_id.items() if predicate(_words_of(p))}
 
     covid = expect(lambda w: "covid" in w)
@@ -166,7 +167,7 @@ def test_terms_and_boolean_operators(api):
     assert _ids(api, "cov*", [SMALL]) == covid
 
 
-def test_phrases_and_fields(api):
+def test_phrases_and_fields(api: Client) -> None:
     everything = api.hits("*", [SMALL])
     sample = everything[7]
     body = sample["content"]["body"]
@@ -187,7 +188,7 @@ def test_phrases_and_fields(api):
     assert grouped == {p["id"] for p in everything if {"covid", "tesla"} & _body_words(p)}
 
 
-def test_date_range_brackets_and_open_ends(api):
+def test_date_range_brackets_and_open_ends(api: Client) -> None:
     posts = sorted(api.hits("*", [SMALL]), key=lambda p: when(p["doc_date"]))
     a, b = posts[100], posts[200]
     ta, tb = (when(p["doc_date"]) for p in (a, b))
@@ -196,7 +197,9 @@ def test_date_range_brackets_and_open_ends(api):
     def window(query: str) -> set[str]:
         return _ids(api, query, [SMALL])
 
-    def expect(lo_ok, hi_ok) -> set[str]:
+    def expect(
+        lo_ok: Callable[[dt.datetime], bool], hi_ok: Callable[[dt.datetime], bool]
+    ) -> set[str]:
         stamps = {p["id"]: when(p["doc_date"]) for p in posts}
         return {i for i, t in stamps.items() if lo_ok(t) and hi_ok(t)}
 
@@ -223,7 +226,7 @@ def test_date_range_brackets_and_open_ends(api):
     }
 
 
-def test_parser_trees():
+def test_parser_trees() -> None:
     T, P, R = lucene.Term, lucene.Phrase, lucene.Range
     assert lucene.parse("") == lucene.MatchAll()
     assert lucene.parse("*") == lucene.MatchAll()
@@ -252,11 +255,11 @@ def test_parser_trees():
 # ---------------------------------------------------------------------------- order
 
 
-def _order_ids(api: Client, **extra) -> list[str]:
+def _order_ids(api: Client, **extra: object) -> list[str]:
     return [p["id"] for p in api.search("*", [SMALL], **extra).json()["results"]]
 
 
-def test_relevance_order_is_stable_and_not_by_date(emu, api):
+def test_relevance_order_is_stable_and_not_by_date(emu: Emulator, api: Client) -> None:
     first = [p["doc_date"] for p in api.hits("*", [SMALL])]
     again = [p["doc_date"] for p in api.hits("*", [SMALL])]
     assert first == again
@@ -270,7 +273,7 @@ def test_relevance_order_is_stable_and_not_by_date(emu, api):
     assert asc == sorted(asc)
 
 
-def test_explicit_sort_is_honoured_unless_disabled(emu, api):
+def test_explicit_sort_is_honoured_unless_disabled(emu: Emulator, api: Client) -> None:
     sort = [{"field": "content.published", "order": "ASC"}]
     asc = [when(p["doc_date"]) for p in api.hits("*", [SMALL], sort=sort)]
     assert asc == sorted(asc)
@@ -281,7 +284,7 @@ def test_explicit_sort_is_honoured_unless_disabled(emu, api):
     assert api.search("*", [SMALL], sort=[{"field": "x", "order": "up"}]).status_code == 400
 
 
-def test_search_after_pages_by_doc_date(api):
+def test_search_after_pages_by_doc_date(api: Client) -> None:
     sort = [{"field": "doc_date", "order": "desc"}]
     all_ids = [p["id"] for p in api.hits("*", [SMALL], sort=sort)]
     body = {"query": {"query": "*", "data_sources": [SMALL], "sort": sort, "size": 100}}

@@ -1,1 +1,0 @@
-"""The emulator's own tests: real HTTP to a local emulator, nothing from the tap."""
