@@ -1,5 +1,6 @@
-"""Helpers shared by the tests (no tests here): the one environment scrub, running commands,
-running the real tap executable and reading its Singer output."""
+"""Helpers shared by the tests (no tests here): the one API key, the one environment scrub,
+running commands, running the real tap executable (``sync``, ``run_tap``) and reading its
+Singer output."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from data365_emulator import Emulator
+from data365_emulator.requestlog import LoggedRequest
 from tap_data365.normalize import parse_timestamp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,13 +31,16 @@ TOKEN = "d365tok-TEST-SECRET-b82c"
 
 @dataclass
 class SyncResult:
-    """What one tap run wrote: RECORD messages per stream, STATE messages, stderr, exit code."""
+    """What one tap run wrote: each stream's schema and RECORD messages, the STATE messages,
+    stderr, exit code; after ``sync``, also the requests the emulator received during the run."""
 
     returncode: int
     records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    schemas: dict[str, dict[str, Any]] = field(default_factory=dict)
     states: list[dict[str, Any]] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
+    requests: list[LoggedRequest] = field(default_factory=list)
 
     @property
     def final_state(self) -> dict[str, Any]:
@@ -47,6 +53,10 @@ class SyncResult:
         keys = Counter((r.get("data_source"), r["id"]) for r in self.records.get(stream, []))
         return sum(n - 1 for n in keys.values())
 
+    def sent(self, path: str) -> list[LoggedRequest]:
+        """The requests of this run whose path starts with ``path`` (after ``sync``)."""
+        return [r for r in self.requests if r.path.startswith(path)]
+
 
 def parse_messages(stdout: str, result: SyncResult) -> SyncResult:
     for line in stdout.splitlines():
@@ -55,6 +65,8 @@ def parse_messages(stdout: str, result: SyncResult) -> SyncResult:
         message = json.loads(line)
         if message["type"] == "RECORD":
             result.records.setdefault(message["stream"], []).append(message["record"])
+        elif message["type"] == "SCHEMA":
+            result.schemas[message["stream"]] = message["schema"]
         elif message["type"] == "STATE":
             result.states.append(message["value"])
     return result
@@ -139,3 +151,21 @@ def when(value: object) -> dt.datetime:
     moment = parse_timestamp(value)
     assert moment is not None, f"unreadable timestamp {value!r}"
     return moment
+
+
+def sync(
+    emu: Emulator,
+    tmp_path: Path,
+    state: dict[str, Any] | None = None,
+    name: str = "run",
+    **settings: Any,
+) -> SyncResult:
+    """The one sync helper: the tap run to the end against ``emu`` with the one API_KEY and
+    ``settings`` on top, which must succeed. The emulator's request log is cleared first, so
+    ``result.requests`` (and ``emu.requests``) hold this run's requests only."""
+    emu.clear_requests()
+    config = {"api_key": API_KEY, "api_url": emu.url, **settings}
+    result = run_tap(tmp_path, config, state=state, name=name)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result.requests = emu.requests
+    return result

@@ -10,6 +10,7 @@ import json
 import signal
 import subprocess
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import pytest
 
 from data365_emulator import Emulator
 from tap_data365.search_results.boundary import zone_size
+from tests.helpers import tap
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, TAP, SyncResult, clean_env, run_tap, write_json
+from tests.helpers.tap import API_KEY, TAP, clean_env, run_tap, write_json
 
 BIG = "twitter_keywords"
 BIG_INDEX = "data365_twitter_keywords"
@@ -40,19 +42,13 @@ def partition(state: dict[str, Any], index: str = BIG_INDEX) -> dict[str, Any]:
     return next(p for p in partitions if p["context"] == {"data_source": index})
 
 
-def sync(emu: Emulator, tmp_path: Path, state: dict[str, Any] | None, name: str,
-         **overrides: Any) -> tuple[SyncResult, int]:  # fmt: skip
-    """One sync; returns its result and the search requests it sent."""
-    emu.clear_requests()
-    result = run_tap(tmp_path, config_for(emu, **overrides), state=state, name=name)
-    assert result.returncode == 0, result.stderr
-    searches = sum(1 for r in emu.requests if r.path.startswith("/api/search"))
-    return result, searches
+#: The one sync helper, with this module's default: the big sub-source alone.
+sync = partial(tap.sync, sources=[BIG])
 
 
 def all_ids(emu: Emulator, tmp_path: Path, source: str = BIG) -> dict[str, str]:
     """Every post of the source (id → doc_date), read by a sync from scratch."""
-    result, _ = sync(emu, tmp_path, None, f"truth-{source}", sources=[source])
+    result = sync(emu, tmp_path, None, f"truth-{source}", sources=[source])
     records = result.records["search_results"]
     assert len(records) == emu.post_count(source)
     return {r["id"]: r["doc_date"] for r in records}
@@ -75,14 +71,15 @@ def rerun(emu: Emulator, task_id: str) -> int:
 
 def test_repeating_task_reruns_cost_only_the_new_posts(emu: Emulator, tmp_path: Path) -> None:
     task_id = repeating_task(emu)
-    first, _ = sync(emu, tmp_path, None, "first")
+    first = sync(emu, tmp_path, None, "first")
     assert len(set(first.ids())) == HISTORY
     known = set(first.ids())
     state = first.final_state
     for round_ in range(3):
         added = rerun(emu, task_id)
         assert added == emu.config.rerun_posts
-        result, searches = sync(emu, tmp_path, state, f"rerun{round_}")
+        result = sync(emu, tmp_path, state, f"rerun{round_}")
+        searches = len(result.sent("/api/search"))
         emitted = result.ids()
         new = set(emitted) - known
         assert len(new) == added  # every new post arrives in this sync
@@ -97,32 +94,34 @@ def test_repeating_task_reruns_cost_only_the_new_posts(emu: Emulator, tmp_path: 
 
 
 def test_a_sync_with_nothing_new_emits_nothing(emu: Emulator, tmp_path: Path) -> None:
-    first, _ = sync(emu, tmp_path, None, "first")
-    again, searches = sync(emu, tmp_path, first.final_state, "again")
+    first = sync(emu, tmp_path, None, "first")
+    again = sync(emu, tmp_path, first.final_state, "again")
+    searches = len(again.sent("/api/search"))
     assert again.ids() == []  # the lookback re-reads the last hour but re-emits nothing
     assert searches <= 6
     assert "read again and skipped" in again.stderr
 
 
 def test_posts_without_a_task_dated_months_back_arrive(emu: Emulator, tmp_path: Path) -> None:
-    first, _ = sync(emu, tmp_path, None, "first")
+    first = sync(emu, tmp_path, None, "first")
     emu.add_posts(BIG, 40, "2024-03-01", "2024-03-31")
     emu.add_posts(BIG, 5, "2024-12-30T20:00:00", "2024-12-31T00:00:00")  # near the bookmark
-    result, searches = sync(emu, tmp_path, first.final_state, "late")
+    result = sync(emu, tmp_path, first.final_state, "late")
+    searches = len(result.sent("/api/search"))
     new = set(result.ids()) - set(first.ids())
     assert len(new) == len(result.ids()) == 45
     assert searches <= 8
 
 
 def test_posts_arriving_every_few_minutes_are_emitted_once(emu: Emulator, tmp_path: Path) -> None:
-    first, _ = sync(emu, tmp_path, None, "first", sources=["linkedin_company"])
+    first = sync(emu, tmp_path, None, "first", sources=["linkedin_company"])
     state = first.final_state
     delivered = set(first.ids())
     for minute in range(3):
         # New posts dated minutes after the previous ones: inside the lookback window.
         emu.add_posts("linkedin_company", 7, f"2024-12-31T23:0{minute}:00",
                       f"2024-12-31T23:0{minute}:59")  # fmt: skip
-        result, _ = sync(emu, tmp_path, state, f"tick{minute}", sources=["linkedin_company"])
+        result = sync(emu, tmp_path, state, f"tick{minute}", sources=["linkedin_company"])
         assert len(result.ids()) == 7
         assert not set(result.ids()) & delivered
         delivered |= set(result.ids())
@@ -134,10 +133,11 @@ def test_server_without_found_filter_falls_back_without_reemitting_history(
     emu: Emulator, tmp_path: Path, mode: str
 ) -> None:
     task_id = repeating_task(emu)
-    first, _ = sync(emu, tmp_path, None, "first")
+    first = sync(emu, tmp_path, None, "first")
     emu.configure(found_ranges=mode)
     added = rerun(emu, task_id)
-    result, searches = sync(emu, tmp_path, first.final_state, "fallback")
+    result = sync(emu, tmp_path, first.final_state, "fallback")
+    searches = len(result.sent("/api/search"))
     warnings = [line for line in result.stderr.splitlines() if "does not filter" in line]
     assert len(warnings) == 1
     assert "content.found" in warnings[0]
@@ -146,7 +146,8 @@ def test_server_without_found_filter_falls_back_without_reemitting_history(
     assert len(result.ids()) == added  # the task range is read again, its history not emitted
     assert searches > HISTORY / 100  # what the fallback costs in requests: the whole range
     # The next sync, the task unchanged: nothing read again, nothing emitted.
-    quiet, quiet_searches = sync(emu, tmp_path, result.final_state, "quiet")
+    quiet = sync(emu, tmp_path, result.final_state, "quiet")
+    quiet_searches = len(quiet.sent("/api/search"))
     assert quiet.ids() == []
     assert quiet_searches <= 6
 
@@ -221,14 +222,14 @@ def test_end_date_backfill_delivers_exactly_its_range_then_hands_over(
     source = "tiktok_hashtag"
     truth = all_ids(emu, tmp_path, source)
     bounds = {"start_date": "2024-03-01T00:00:00Z", "end_date": "2024-06-01T00:00:00Z"}
-    backfill, _ = sync(emu, tmp_path, None, "backfill", sources=[source], **bounds)
+    backfill = sync(emu, tmp_path, None, "backfill", sources=[source], **bounds)
     wanted = {i for i, d in truth.items() if "2024-03-01" <= d < "2024-06-01"}
     assert wanted
     assert set(backfill.ids()) == wanted
     assert backfill.duplicates() == 0
     bookmark = partition(backfill.final_state, "data365_tiktok_hashtag")["replication_key_value"]
     assert bookmark == max(truth[i] for i in wanted)  # never past what the run read
-    rest, _ = sync(emu, tmp_path, backfill.final_state, "rest", sources=[source],
+    rest = sync(emu, tmp_path, backfill.final_state, "rest", sources=[source],
                    start_date=bounds["start_date"])  # fmt: skip
     after = {i for i, d in truth.items() if d >= "2024-03-01"}
     assert set(backfill.ids()) | set(rest.ids()) == after
@@ -258,10 +259,11 @@ def test_a_bad_end_date_is_one_line_and_no_request(
 def test_a_discovery_sweep_past_the_10000_result_window_is_split(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    first, _ = sync(emu, tmp_path, None, "first")
+    first = sync(emu, tmp_path, None, "first")
     for _ in range(11):  # 11,000 posts found at 11 moments, all dated long before the bookmark
         emu.add_posts(BIG, 1_000, "2024-05-01", "2024-05-31")
-    result, searches = sync(emu, tmp_path, first.final_state, "many")
+    result = sync(emu, tmp_path, first.final_state, "many")
+    searches = len(result.sent("/api/search"))
     assert len(set(result.ids())) == len(result.ids()) == 11_000
     assert not set(result.ids()) & set(first.ids())
     assert searches < 11_000 / 100 * 2  # the found windows were split, not re-read whole
@@ -273,10 +275,10 @@ def test_repeating_task_with_every_emulator_switch_on(emu: Emulator, tmp_path: P
     emu.configure(fault_rate=0.1, fault_kinds=["429", "503", "drop"], retry_after=0,
                   search_order="doc_date_desc", honour_sort=False, include_total=True,
                   finish_status="finished", list_status_lag=True)  # fmt: skip
-    first, _ = sync(emu, tmp_path, None, "first", max_retries=10)
+    first = sync(emu, tmp_path, None, "first", max_retries=10)
     assert len(set(first.ids())) == HISTORY
     added = rerun(emu, task_id)
-    result, _ = sync(emu, tmp_path, first.final_state, "rerun", max_retries=10)
+    result = sync(emu, tmp_path, first.final_state, "rerun", max_retries=10)
     assert len(result.ids()) == added
     answered = [r for r in emu.requests if r.path.startswith("/api/search") and r.status == 200]
     assert len(answered) <= 10
@@ -286,15 +288,16 @@ def test_a_state_from_before_the_found_mark_migrates_in_one_sync(
     emu: Emulator, tmp_path: Path
 ) -> None:
     task_id = repeating_task(emu)
-    first, _ = sync(emu, tmp_path, None, "first")
+    first = sync(emu, tmp_path, None, "first")
     old = json.loads(json.dumps(first.final_state))
     for key in ("found_mark", "zone"):
         partition(old).pop(key)  # what the previous version of the tap wrote
     added = rerun(emu, task_id)
-    migrated, _ = sync(emu, tmp_path, old, "migrated")
+    migrated = sync(emu, tmp_path, old, "migrated")
     assert len(set(migrated.ids()) - set(first.ids())) == added  # through the task's range
     assert "found_mark" in partition(migrated.final_state)
     added = rerun(emu, task_id)
-    after, searches = sync(emu, tmp_path, migrated.final_state, "after")
+    after = sync(emu, tmp_path, migrated.final_state, "after")
+    searches = len(after.sent("/api/search"))
     assert len(after.ids()) == added
     assert searches <= 10

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from data365_emulator import Emulator
-from data365_emulator.requestlog import LoggedRequest
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, SyncResult, run_tap
+from tests.helpers.tap import SyncResult, sync
 
 SOURCE = "twitter_keywords"
 POSTS = 25_000
@@ -28,26 +27,21 @@ def emulator() -> Iterator[Emulator]:
         yield emu
 
 
-def sync(emu: Emulator, tmp_path: Path, **changes: Any) -> tuple[SyncResult, list[LoggedRequest]]:
-    emu.configure(**{"count_api": "honour", "search_order": "relevance", **changes})
-    emu.clear_requests()
-    config = {"api_key": API_KEY, "api_url": emu.url, "sources": [SOURCE], "start_date": START}
-    result = run_tap(tmp_path, config)
-    assert result.returncode == 0, result.stderr
+def sync_source(emu: Emulator, tmp_path: Path, **behaviour: Any) -> SyncResult:
+    """A full sync of SOURCE, the emulator's Count API and order set to ``behaviour``: every
+    post once."""
+    emu.configure(**{"count_api": "honour", "search_order": "relevance", **behaviour})
+    result = sync(emu, tmp_path, sources=[SOURCE], start_date=START)
     assert len(set(result.ids())) == POSTS
     assert result.duplicates() == 0
-    return result, emu.requests
-
-
-def paths(requests: list[LoggedRequest], path: str) -> list[LoggedRequest]:
-    return [r for r in requests if r.path.startswith(path)]
+    return result
 
 
 def test_counted_windows_cost_few_requests_over_the_minimum(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    result, requests = sync(emulator, tmp_path)
-    searches, counts = paths(requests, "/api/search"), paths(requests, "/api/count")
+    result = sync_source(emulator, tmp_path)
+    searches, counts = result.sent("/api/search"), result.sent("/api/count")
     # Three windows of about 8,500 posts: a short page ends each, the first page of the whole
     # range (the sample the cuts come from) is the one page read and not kept.
     assert len(searches) <= MINIMUM + 4
@@ -61,12 +55,12 @@ def test_counted_windows_cost_few_requests_over_the_minimum(
 def test_a_server_without_the_count_api_gets_probed_windows(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    result, requests = sync(emulator, tmp_path, count_api="absent")
-    counts = paths(requests, "/api/count")
+    result = sync_source(emulator, tmp_path, count_api="absent")
+    counts = result.sent("/api/count")
     assert [r.status for r in counts] == [404]  # asked once, then never again
     assert result.stderr.count("Count API is not used") == 1
     # The fallback probes the last reachable page of full windows, as before.
-    searches = paths(requests, "/api/search")
+    searches = result.sent("/api/search")
     assert any(r.body is not None and r.body["query"]["from"] == 9_900 for r in searches)
 
 
@@ -74,10 +68,10 @@ def test_a_wrong_count_is_caught_by_the_pages_and_loses_nothing(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     # Half the true totals: a window counted as fitting holds more than it can page.
-    result, requests = sync(emulator, tmp_path, count_api="wrong")
+    result = sync_source(emulator, tmp_path, count_api="wrong")
     assert result.stderr.count("Count API is not used") == 1
     assert "whose pages held" in result.stderr
-    searches = paths(requests, "/api/search")
+    searches = result.sent("/api/search")
     assert max(r.body["query"]["from"] for r in searches if r.body is not None) <= 9_900
 
 
@@ -87,6 +81,6 @@ def test_a_sorted_server_gives_a_poor_sample_and_still_few_requests(
 ) -> None:
     # The first page then holds only the oldest (or newest) posts: the cuts it suggests are
     # lopsided, and the part still too large is halved by count instead.
-    _, requests = sync(emulator, tmp_path, search_order=order)
-    searches, counts = paths(requests, "/api/search"), paths(requests, "/api/count")
+    result = sync_source(emulator, tmp_path, search_order=order)
+    searches, counts = result.sent("/api/search"), result.sent("/api/count")
     assert len(searches) + len(counts) <= MINIMUM * 1.1

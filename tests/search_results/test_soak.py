@@ -10,14 +10,15 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from data365_emulator import Emulator
+from tests.helpers import tap
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, SyncResult, run_tap
 
 SOURCE = "twitter_keywords"
 INDEX = "data365_" + SOURCE
@@ -44,13 +45,8 @@ def arrive(emu: Emulator, count: int, oldest: dt.timedelta, newest: dt.timedelta
     emu.add_posts(SOURCE, count, (now - oldest).isoformat(), (now - newest).isoformat())
 
 
-def sync(emu: Emulator, tmp_path: Path, state: dict[str, Any] | None, name: str,
-         **settings: Any) -> SyncResult:  # fmt: skip
-    config = {"api_key": API_KEY, "api_url": emu.url, "sources": [SOURCE], "max_retries": 10,
-              **settings}  # fmt: skip
-    result = run_tap(tmp_path, config, state=state, name=name)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
+#: The one sync helper, with this module's defaults: the busy source, retries for the faults.
+sync = partial(tap.sync, sources=[SOURCE], max_retries=10)
 
 
 def partition(state: dict[str, Any]) -> dict[str, Any]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
 from data365_emulator import Emulator
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, run_tap
+from tests.helpers.tap import API_KEY, sync
 
 CONNECTED = ["tiktok_hashtag", "twitter_profile", "linkedin_company"]
 
@@ -41,19 +40,13 @@ def _default_shapes(emulator: Emulator) -> Iterator[None]:
     )
 
 
-def sync(emulator: Emulator, tmp_path: Path, **config: Any) -> dict[str, list[dict[str, Any]]]:
-    result = run_tap(tmp_path, {"api_key": API_KEY, "api_url": emulator.url, **config})
-    assert result.returncode == 0, result.stderr
-    return result.records
-
-
 @pytest.mark.parametrize("item", ["string", "object"])
 @pytest.mark.parametrize("wrapper", [None, "data_sources", "sources", "data", "items", "results"])
 def test_source_list_shapes(
     emulator: Emulator, tmp_path: Path, item: str, wrapper: str | None
 ) -> None:
     emulator.configure(sources_item=item, sources_wrapper=wrapper)
-    records = sync(emulator, tmp_path)
+    records = sync(emulator, tmp_path).records
     assert sorted(r["name"] for r in records["sources"]) == sorted(CONNECTED)
     # Every connected source was extracted (tasks listed and searched).
     assert {r["source"] for r in records["tasks"]} == {"tiktok_hashtag", "twitter_profile"}
@@ -68,7 +61,7 @@ def test_task_list_shapes(
     emulator: Emulator, tmp_path: Path, wrapper: str | None, id_key: str
 ) -> None:
     emulator.configure(tasks_wrapper=wrapper, task_id_key=id_key)
-    records = sync(emulator, tmp_path, sources=["tiktok_hashtag", "twitter_profile"])
+    records = sync(emulator, tmp_path, sources=["tiktok_hashtag", "twitter_profile"]).records
     tasks = records["tasks"]
     assert len(tasks) == 3
     assert all(isinstance(t["id"], str) and t["id"] for t in tasks)
@@ -81,7 +74,7 @@ def test_task_list_shapes(
 @pytest.mark.parametrize("case", ["lower", "upper", "title"])
 def test_statuses_in_any_case_are_normalised(emulator: Emulator, tmp_path: Path, case: str) -> None:
     emulator.configure(status_case=case)
-    tasks = sync(emulator, tmp_path, sources=["tiktok_hashtag", "twitter_profile"])["tasks"]
+    tasks = sync(emulator, tmp_path, sources=["tiktok_hashtag", "twitter_profile"]).records["tasks"]
     statuses = {t["value"]: t["status"] for t in tasks}
     assert statuses == {"hellokitty": "complete", "cats": "created", "cp24": "finished"}
 
@@ -101,7 +94,7 @@ def test_lagging_list_status_is_replaced_by_single_task_status(
     )
     assert started.status_code == 200
     emulator.clear_requests()
-    tasks = sync(emulator, tmp_path, sources=["linkedin_company"])["tasks"]
+    tasks = sync(emulator, tmp_path, sources=["linkedin_company"]).records["tasks"]
     task = next(t for t in tasks if t["id"] == task_id)
     assert task["list_status"] in {"created", "running"}  # the list lags behind
     assert task["status"] == "complete"

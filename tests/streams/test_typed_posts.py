@@ -23,11 +23,11 @@ from data365_emulator import Emulator
 from data365_emulator.variants import VARIANTS
 from tap_data365.normalize import parse_timestamp
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, TAP, clean_env, write_json
+from tests.helpers.tap import sync
 
 SOURCES = {"twitter_keywords": 240, "tiktok_hashtag": 90, "instagram_profile": 60,
            "facebook_profile": 60, "linkedin_company": 60}  # fmt: skip
-FLAT = {"flattening_enabled": True, "flattening_max_depth": 1}
+FLAT: dict[str, Any] = {"flattening_enabled": True, "flattening_max_depth": 1}
 
 
 @pytest.fixture(scope="module")
@@ -36,29 +36,6 @@ def emulator() -> Iterator[Emulator]:
         seed_posts=SOURCES, connected_sources=tuple(SOURCES), odd_values=True
     ) as emu:
         yield emu
-
-
-def sync(
-    emu: Emulator, tmp_path: Path, **extra: Any
-) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
-    """(stream → its SCHEMA message, search_results RECORDs) of one full sync."""
-    import subprocess  # noqa: PLC0415
-
-    config = {"api_key": API_KEY, "api_url": emu.url, **extra}
-    done = subprocess.run(
-        [*TAP, "--config", str(write_json(tmp_path / "config.json", config))],
-        capture_output=True, text=True, env=clean_env(), timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    schemas: dict[str, Any] = {}
-    records: dict[str, list[dict[str, Any]]] = {}
-    for line in done.stdout.splitlines():
-        message = json.loads(line)
-        if message["type"] == "SCHEMA":
-            schemas[message["stream"]] = message["schema"]
-        elif message["type"] == "RECORD":
-            records.setdefault(message["stream"], []).append(message["record"])
-    return schemas, records
 
 
 def raw_posts(emu: Emulator) -> dict[tuple[str, str], dict[str, Any]]:
@@ -94,7 +71,8 @@ def _kept(raw: object, typed: object, extra: dict[str, Any], key: str) -> bool:
 
 
 def test_odd_values_validate_and_nothing_is_lost(emulator: Emulator, tmp_path: Path) -> None:
-    schemas, records = sync(emulator, tmp_path)
+    result = sync(emulator, tmp_path)
+    schemas, records = result.schemas, result.records
     posts = records["search_results"]
     raw = raw_posts(emulator)
     assert len(posts) == len(raw) == sum(SOURCES.values())
@@ -146,7 +124,7 @@ def _by_variant(emu: Emulator, records: list[dict[str, Any]], variant: str) -> l
 
 def test_each_odd_shape_lands_where_its_type_says(emulator: Emulator, tmp_path: Path) -> None:
     assert set(SHAPES) == {v.__name__ for v in VARIANTS}
-    _, records = sync(emulator, tmp_path)
+    records = sync(emulator, tmp_path).records
     posts = records["search_results"]
     for r in _by_variant(emulator, posts, "counts_as_text"):
         assert isinstance(r["content"]["likes_count"], int)
@@ -185,7 +163,8 @@ def test_each_odd_shape_lands_where_its_type_says(emulator: Emulator, tmp_path: 
 def test_flattening_gives_typed_columns_and_keeps_everything(
     emulator: Emulator, tmp_path: Path
 ) -> None:
-    schemas, records = sync(emulator, tmp_path, **FLAT)
+    result = sync(emulator, tmp_path, **FLAT)
+    schemas, records = result.schemas, result.records
     schema = schemas["search_results"]
     columns = schema["properties"]
     assert columns["content__body"]["type"] == ["string", "null"]
