@@ -1,4 +1,9 @@
-"""Shared fixtures (helpers live in tap_harness.py, setup_harness.py, pipeline_harness.py).
+"""The one set of shared fixtures; the helpers they use live in tests/helpers/.
+
+The one API key is ``tests.helpers.tap.API_KEY``, the one way to start an emulator is
+``tests.helpers.emulator.start_emulator`` (the ``emu`` fixture here, or a module's own fixture
+for its own data), and the one way to sync is ``tests.helpers.tap.sync`` (``run_tap`` when a
+test writes the whole configuration itself).
 
 Meltano and PostgreSQL are not optional: a test that needs one fails (never skips) when it is
 missing. `bash scripts/test.sh` installs Meltano, starts a private PostgreSQL server and exports
@@ -13,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pipeline_harness import CAPTURE_WRAPPER, MeltanoProject, copy_project
-from tap_harness import clean_env
 
-from data365_emulator import Emulator, EmulatorConfig
+from data365_emulator import Emulator
+from tests.helpers.emulator import start_emulator
+from tests.helpers.pipeline import CAPTURE_WRAPPER, MeltanoProject, copy_project
+from tests.helpers.tap import clean_env
 
 
 @pytest.fixture(scope="session")
@@ -74,5 +80,5 @@ def no_developer_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
     """A running emulator with its defaults (modules needing other data define their own)."""
-    with Emulator(EmulatorConfig()) as emulator:
+    with start_emulator() as emulator:
         yield emulator
