@@ -1,7 +1,7 @@
 """Every private Singer SDK hook the tap uses, fenced in two base classes.
 
 Written against singer-sdk 0.54.9 (``SDK_VERSION``). Each hook below says why it exists and
-which SDK code it copies or relies on. ``tests/test_sdk_hooks.py`` records a hash of the
+which SDK code it copies or relies on. ``tests/streams/test_sdk_hooks.py`` records a hash of the
 source of every such SDK function and checks the behaviour the hooks count on, so an SDK
 upgrade that changes any of them fails the tests instead of silently breaking checkpoints:
 read the new SDK code, adapt the hook here, then record the new hash.

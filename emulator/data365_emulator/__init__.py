@@ -45,7 +45,7 @@ from data365_emulator.app import Emulator
 from data365_emulator.config import EmulatorConfig
 from data365_emulator.requestlog import LoggedRequest
 
-#: Released with the tap under the same tag; tests/test_release.py checks the two agree.
+#: Released with the tap under the same tag; tests/project/test_release.py checks the two agree.
 __version__ = "0.3.0"
 
 __all__ = ["Emulator", "EmulatorConfig", "LoggedRequest", "__version__"]

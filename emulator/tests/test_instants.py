@@ -1,6 +1,6 @@
 """The emulator's own date reader: every spelling the API uses, and nothing that is not a date.
 
-It is the emulator's, not the tap's (``tests/test_emulator_independence.py`` checks the two
+It is the emulator's, not the tap's (``tests/project/test_emulator_independence.py`` checks the two
 share no code), so it is tested here on its own.
 """
 
