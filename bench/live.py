@@ -13,8 +13,8 @@ Per sync it prints the posts that arrived, the records emitted, the repeats (rec
 delivered before, or twice in the sync), the posts that arrived but were not delivered by
 this sync, the search requests answered (and those failed by injected faults), the pages of
 the posts found within the discovery lookback (the floor: what must be re-read), and the
-size of the sub-source's state partition. Nothing is asserted here: tests/search_results/test_soak.py
-asserts the bounds.
+size of the sub-source's state partition. Nothing is asserted here:
+tests/search_results/test_soak.py asserts the bounds.
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ sync's final STATE, after adding new posts the way they appear in practice:
 
 For every incremental sync it prints the new posts, the records emitted, the search
 requests, the STATE messages and the final state's size; for the full sync the largest
-number of posts between two STATE messages. Nothing is asserted here: tests/search_results/test_incremental.py
-asserts the bounds, this prints the figures for docs/incremental.md.
+number of posts between two STATE messages. Nothing is asserted here:
+tests/search_results/test_incremental.py asserts the bounds, this prints the figures for
+docs/incremental.md.
 """
 
 from __future__ import annotations

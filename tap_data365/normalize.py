@@ -55,14 +55,8 @@ _TASK_ID_KEYS = ("id", "task_id", "taskId", "TaskId", "taskID", "_id")
 _STATUS_KEYS = ("status", "task_status", "taskStatus", "state", "job_state")
 _CREATED_KEYS = ("created", "created_at", "createdAt", "create_time", "date_created")
 _UPDATED_KEYS = (
-    "updated",
-    "updated_at",
-    "updatedAt",
-    "last_updated",
-    "modified",
-    "modified_at",
-    "finished_at",
-    "completed_at",
+    *("updated", "updated_at", "updatedAt", "last_updated", "modified", "modified_at"),
+    *("finished_at", "completed_at"),
 )
 
 #: One fixed-width UTC format for every timestamp the tap emits or bookmarks: string

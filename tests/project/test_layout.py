@@ -1,4 +1,4 @@
-"""The import graph: the pure modules load no HTTP stack, and one module of the tap sends."""
+"""The house rules: the import graph, the layout, and the size of modules and functions."""
 
 from __future__ import annotations
 
@@ -129,3 +129,31 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
                 path.append(child)
                 on_path.add(child)
     return None
+
+
+HOUSE_FOLDERS = ["tap_data365", "emulator", "orchestration", "bench", "scripts", "tests"]
+
+
+def _python_files() -> list[Path]:
+    return [path for folder in HOUSE_FOLDERS for path in sorted((REPO / folder).rglob("*.py"))]
+
+
+def test_no_module_is_over_350_lines() -> None:
+    long = {
+        str(path.relative_to(REPO)): lines
+        for path in _python_files()
+        if (lines := path.read_text(encoding="utf-8").count("\n")) > 350
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_50_lines() -> None:
+    long = {
+        f"{path.relative_to(REPO)}:{node.name}": node.end_lineno - node.lineno + 1
+        for path in _python_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > 50
+    }
+    assert long == {}
