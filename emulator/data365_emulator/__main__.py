@@ -62,6 +62,8 @@ def _task_and_search_options(p: argparse.ArgumentParser) -> None:
                    help="how content.found ranges are treated")  # fmt: skip
     p.add_argument("--doc-date-ranges", default="honour", choices=("honour", "ignore"),
                    help="how doc_date ranges are treated")  # fmt: skip
+    p.add_argument("--date-precision", default="ms", choices=("ms", "us", "s"),
+                   help="how finely dates are indexed: ms as the Search API")  # fmt: skip
     p.add_argument("--count-api", default="honour", choices=("honour", "absent", "wrong"),
                    help="POST /api/count: true totals, 404, or half the total")  # fmt: skip
     p.add_argument("--search-order", default="relevance",
@@ -107,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             task_id_key=args.task_id_key, verbose=args.verbose, rerun_posts=args.rerun_posts,
             found_ranges=args.found_ranges, doc_date_ranges=args.doc_date_ranges,
             odd_values=args.odd_values, max_in_flight=args.max_in_flight,
-            count_api=args.count_api, live_rate=parse_rate(args.live_rate),
+            count_api=args.count_api, date_precision=args.date_precision,
+            live_rate=parse_rate(args.live_rate),
             live_shares=parse_shares(args.live_shares),
             live_sources=tuple(s for s in args.live_sources.split(",") if s),
         )  # fmt: skip

@@ -225,6 +225,18 @@ class Emulator:
             raise ValueError(msg)
         return self.indexes.add_untasked_posts(source, count, from_date, to_date, iso_now())
 
+    def add_dated_posts(self, source: str, doc_dates: list[str]) -> list[str]:
+        """Make posts dated exactly ``doc_dates`` (text kept as given) searchable without any
+        task, found now; returns their ids in the order of ``doc_dates``."""
+        if source not in SOURCES:
+            msg = f"unknown source: {source}"
+            raise ValueError(msg)
+        if not isinstance(doc_dates, list) or not all(isinstance(d, str) for d in doc_dates):
+            msg = "doc_dates must be a list of date strings"
+            raise ValueError(msg)
+        posts = self.indexes.add_dated_posts(source, doc_dates, iso_now())
+        return [post.doc_id for post in posts]
+
     def add_arrivals(
         self, count: int, source: str | None = None, shares: Mapping[str, float] | None = None
     ) -> dict[str, Any]:

@@ -36,6 +36,7 @@ _CHOICES: dict[str, tuple[object, ...]] = {
     "found_ranges": ("honour", "ignore", "match_none"),
     "doc_date_ranges": ("honour", "ignore"),
     "count_api": ("honour", "absent", "wrong"),
+    "date_precision": ("ms", "us", "s"),
 }
 
 
@@ -86,6 +87,10 @@ class EmulatorConfig:
     found_ranges: str = "honour"
     #: "ignore": a ``doc_date`` range matches every post (a server the tap must refuse).
     doc_date_ranges: str = "honour"
+    #: How finely dates are indexed ("ms", as the Search API's Elasticsearch ``date`` fields;
+    #: "us" or "s"): a post's ``doc_date`` and ``content.found`` and every range bound are
+    #: read as the unit they fall in; the documents keep their text (as ``_source`` does).
+    date_precision: str = "ms"
     #: > 0: search pages starting at this offset come back half full, the pages after them
     #: whole, as when posts vanish while a result list is paged (0: off).
     unstable_page_from: int = 0

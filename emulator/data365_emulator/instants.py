@@ -12,6 +12,9 @@ import calendar
 import re
 
 _US_PER_SECOND = 1_000_000
+#: How finely the index reads a date (``date_precision``), in µs: an Elasticsearch ``date``
+#: field, as the Search API's indexes have, keeps milliseconds.
+PRECISION_US: dict[str, int] = {"us": 1, "ms": 1_000, "s": _US_PER_SECOND}
 #: Epoch numbers at or above this are milliseconds (1e11 s is the year 5138).
 _MILLISECONDS_FROM = 100_000_000_000
 
@@ -78,3 +81,18 @@ def _zone_offset_us(zone: str | None) -> int:
     minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
     sign = -1 if zone[0] == "-" else 1
     return sign * minutes * 60 * _US_PER_SECOND
+
+
+def half_open(
+    low: int | None, high: int | None, include_low: bool, include_high: bool, unit: int
+) -> tuple[int | None, int | None]:
+    """A range on a date field as an index keeping ``unit`` µs reads it → [low, high) in µs.
+
+    Stored values and bounds are both read as the unit they fall in (floored), so a value v
+    is inside when ``floor(v) >= floor(low)`` (``>`` when exclusive) and ``floor(v) <
+    floor(high)`` (``<=`` when inclusive); on the µs value that is the half-open range
+    returned. None is an open end.
+    """
+    start = None if low is None else low - low % unit + (0 if include_low else unit)
+    stop = None if high is None else high - high % unit + (unit if include_high else 0)
+    return start, stop

@@ -2,7 +2,8 @@
 
 The tap's searches look like ``(<user query>) AND doc_date:[A TO B}``. ``plan`` pulls such
 top-level ``doc_date`` conjuncts out of the tree so the index can bisect to the window and
-only the rest of the query is evaluated, post by post, inside it.
+only the rest of the query is evaluated, post by post, inside it. Date ranges are read at the
+index's precision (``date_precision``, instants.half_open), as Elasticsearch reads them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from data365_emulator import lucene
-from data365_emulator.instants import instant_us
+from data365_emulator.instants import half_open, instant_us
 from data365_emulator.posts import DATE_FIELDS, DEFAULT_FIELDS, Post, words
 
 Predicate = Callable[[Post], bool]
@@ -47,10 +48,12 @@ class Window:
 @dataclasses.dataclass(frozen=True)
 class RangeModes:
     """How ranges on ``content.found`` and on ``doc_date`` are treated (config switches):
-    "honour", "ignore" (the clause matches every post) or "match_none"."""
+    "honour", "ignore" (the clause matches every post) or "match_none"; ``date_unit``: the
+    precision dates are indexed at, in µs (``date_precision``)."""
 
     found: str = "honour"
     doc_date: str = "honour"
+    date_unit: int = 1_000
 
 
 HONOUR_RANGES = RangeModes()
@@ -59,7 +62,7 @@ _NOTHING = lucene.Not(lucene.MatchAll())
 
 def apply_range_modes(node: lucene.Node, modes: RangeModes) -> lucene.Node:
     """The query as a server with these range habits evaluates it."""
-    if modes == HONOUR_RANGES:
+    if modes.found == "honour" and modes.doc_date == "honour":
         return node
     if isinstance(node, lucene.Range):
         mode = modes.found if node.field == "content.found" else None
@@ -85,26 +88,30 @@ class Plan:
     predicate: Predicate | None  # None: every post in the window matches
 
 
-def plan(node: lucene.Node) -> Plan:
-    """Split ``node`` into a bisectable doc_date window and a residual predicate."""
+def plan(node: lucene.Node, unit: int) -> Plan:
+    """Split ``node`` into a bisectable doc_date window and a residual predicate (dates
+    read at ``unit`` µs)."""
     conjuncts = node.children if isinstance(node, lucene.And) else (node,)
     window = Window()
     rest: list[lucene.Node] = []
     for child in conjuncts:
         if isinstance(child, lucene.Range) and child.field in _WINDOW_FIELDS:
-            window = window.narrow(_date_window(child))
+            window = window.narrow(_date_window(child, unit))
         elif not isinstance(child, lucene.MatchAll):
             rest.append(child)
     if not rest:
         return Plan(window, None)
     residual = rest[0] if len(rest) == 1 else lucene.And(tuple(rest))
-    return Plan(window, compile_node(residual))
+    return Plan(window, compile_node(residual, unit))
 
 
-def _date_window(node: lucene.Range) -> Window:
-    return Window(
-        _date_endpoint(node.low), _date_endpoint(node.high), node.include_low, node.include_high
-    )
+def _date_window(node: lucene.Range, unit: int) -> Window:
+    """The range as a half-open µs window, read at ``unit`` µs."""
+    low, high = half_open(
+        _date_endpoint(node.low), _date_endpoint(node.high), node.include_low,
+        node.include_high, unit,
+    )  # fmt: skip
+    return Window(low, high, include_low=True, include_high=False)
 
 
 def _date_endpoint(text: str | None) -> int | None:
@@ -121,28 +128,28 @@ def _date_endpoint(text: str | None) -> int | None:
     return value
 
 
-def compile_node(node: lucene.Node) -> Predicate:
-    """The predicate for one node; ranges on date fields compare instants."""
+def compile_node(node: lucene.Node, unit: int) -> Predicate:
+    """The predicate for one node; ranges on date fields compare instants read at ``unit``."""
     if isinstance(node, lucene.MatchAll):
         return lambda _post: True
     if isinstance(node, lucene.And):
-        parts = [compile_node(c) for c in node.children]
+        parts = [compile_node(c, unit) for c in node.children]
         return lambda post: all(p(post) for p in parts)
     if isinstance(node, lucene.Or):
-        parts = [compile_node(c) for c in node.children]
+        parts = [compile_node(c, unit) for c in node.children]
         return lambda post: any(p(post) for p in parts)
     if isinstance(node, lucene.Not):
-        inner = compile_node(node.child)
+        inner = compile_node(node.child, unit)
         return lambda post: not inner(post)
     if isinstance(node, lucene.Range):
-        return _compile_range(node)
+        return _compile_range(node, unit)
     return _compile_text(node.field, node.text, is_phrase=isinstance(node, lucene.Phrase))
 
 
-def _compile_range(node: lucene.Range) -> Predicate:
+def _compile_range(node: lucene.Range, unit: int) -> Predicate:
     field = node.field
     if field in DATE_FIELDS:
-        window = _date_window(node)
+        window = _date_window(node, unit)
 
         def in_dates(post: Post) -> bool:
             value = post.date(field)

@@ -17,6 +17,7 @@ from typing import Any
 from data365_emulator import lucene, matching
 from data365_emulator.config import EmulatorConfig
 from data365_emulator.errors import ApiError
+from data365_emulator.instants import PRECISION_US
 from data365_emulator.posts import DATE_FIELDS, Post
 from data365_emulator.store import Indexes
 
@@ -53,9 +54,11 @@ class SearchEngine:
 
     def search(self, body: object, cfg: EmulatorConfig) -> bytes:
         request = parse_request(body, cfg, counting=False)
-        hits = self.hits(request.query, request.sources, request.order, _ranges(cfg))
+        ranges = _ranges(cfg)
+        hits = self.hits(request.query, request.sources, request.order, ranges)
+        unit = ranges.date_unit
         if request.search_after is not None:
-            hits = _after(hits, request.order, request.search_after)
+            hits = _after(hits, request.order, request.search_after, unit)
             page = hits[: request.size]
         else:
             page = hits[request.start : request.start + request.size]
@@ -65,7 +68,7 @@ class SearchEngine:
         if cfg.include_total:
             parts.append(b',"total":{"value":%d}' % len(hits))
         if cfg.include_search_after and page:
-            parts.append(b',"search_after":["%s"]' % _sort_value(page[-1], request.order).encode())
+            parts.append(b',"search_after":["%s"]' % _sort_value(page[-1], request.order, unit).encode())
         parts.append(b"}")
         return b"".join(parts)
 
@@ -89,7 +92,8 @@ class SearchEngine:
                 self._cache.move_to_end(key)
                 return cached
         try:
-            plan = matching.plan(matching.apply_range_modes(lucene.parse(query), ranges))
+            node = matching.apply_range_modes(lucene.parse(query), ranges)
+            plan = matching.plan(node, ranges.date_unit)
         except lucene.LuceneError as exc:
             raise ApiError(400, f"invalid query: {exc}") from None
         window = plan.window
@@ -108,7 +112,11 @@ class SearchEngine:
 
 
 def _ranges(cfg: EmulatorConfig) -> matching.RangeModes:
-    return matching.RangeModes(found=cfg.found_ranges, doc_date=cfg.doc_date_ranges)
+    return matching.RangeModes(
+        found=cfg.found_ranges,
+        doc_date=cfg.doc_date_ranges,
+        date_unit=PRECISION_US[cfg.date_precision],
+    )
 
 
 def _sort(posts: list[Post], order: Order, salt: str) -> None:
@@ -129,15 +137,21 @@ def _instant(post: Post) -> int:
     return post.instant
 
 
-def _sort_value(post: Post, order: Order) -> str:
+def _millis(value: int | None, unit: int) -> int:
+    """A date as the index reads it (``unit`` µs), in epoch ms: what a date sorts by."""
+    value = value or 0
+    return (value - value % unit) // 1000
+
+
+def _sort_value(post: Post, order: Order, unit: int) -> str:
     """The ``search_after`` token of a hit: epoch ms of its sort date (doc_date for relevance)."""
     field = order.field or "doc_date"
     if field in DATE_FIELDS:
-        return str((post.date(field) or 0) // 1000)
+        return str(_millis(post.date(field), unit))
     return str(post.fields.get(field, [""])[0])
 
 
-def _after(hits: list[Post], order: Order, token: tuple[str, ...]) -> list[Post]:
+def _after(hits: list[Post], order: Order, token: tuple[str, ...], unit: int) -> list[Post]:
     """The hits strictly after ``token`` in the request's order (date sorts only)."""
     field = order.field or "doc_date"
     if field not in DATE_FIELDS:
@@ -147,7 +161,7 @@ def _after(hits: list[Post], order: Order, token: tuple[str, ...]) -> list[Post]
     except ValueError:
         raise ApiError(400, f"search_after value is not epoch milliseconds: {token[0]!r}") from None
     for i, post in enumerate(hits):
-        millis = (post.date(field) or 0) // 1000
+        millis = _millis(post.date(field), unit)
         if (millis < mark) if order.descending else (millis > mark):
             return hits[i:]
     return []

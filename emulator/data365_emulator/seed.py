@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from data365_emulator.documents import DocMaker
+from data365_emulator.instants import instant_us
 from data365_emulator.posts import Post
 
 YEAR_START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -163,6 +164,24 @@ def task_posts(
         doc, tokens = maker.make(
             first_seq + i, format_us(instant, style), found, task["id"], value_words
         )
+        posts.append(Post(doc, instant, tokens))
+    return posts
+
+
+def dated_posts(
+    seed: int, source: str, *, first_seq: int, doc_dates: list[str], found: str
+) -> list[Post]:
+    """Posts dated exactly ``doc_dates`` (the text kept as given), found at ``found``, with no
+    task: for tests that need posts a fraction of a millisecond apart."""
+    rng = random.Random(f"{seed}|dated|{source}|{first_seq}")
+    maker = DocMaker(rng, source)
+    posts = []
+    for i, doc_date in enumerate(doc_dates):
+        instant = instant_us(doc_date)
+        if instant is None:
+            msg = "doc_dates must not hold empty dates"
+            raise ValueError(msg)
+        doc, tokens = maker.make(first_seq + i, doc_date, found, None, ())
         posts.append(Post(doc, instant, tokens))
     return posts
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from data365_emulator.posts import Index, Post
-from data365_emulator.seed import seeded_posts, task_posts
+from data365_emulator.seed import dated_posts, seeded_posts, task_posts
 from data365_emulator.sources import INDEX_PREFIX, SOURCES
 from data365_emulator.variants import with_odd_values
 
@@ -100,3 +100,13 @@ class Indexes:
             batch = self._batches
         pseudo = {"id": None, "value": "untasked", "from_date": from_date, "to_date": to_date}
         return self.add_task_posts(source, pseudo, batch, count, found)
+
+    def add_dated_posts(self, source: str, doc_dates: list[str], found: str) -> list[Post]:
+        """Posts dated exactly ``doc_dates``, found at ``found``, without a task."""
+
+        def build(first_seq: int) -> list[Post]:
+            return dated_posts(
+                self.seed, source, first_seq=first_seq, doc_dates=doc_dates, found=found
+            )
+
+        return self.add_generated(source, len(doc_dates), build)
