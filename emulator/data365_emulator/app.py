@@ -20,6 +20,7 @@ from data365_emulator.arrivals import parse_shares
 from data365_emulator.config import EmulatorConfig
 from data365_emulator.faults import FaultInjector
 from data365_emulator.inflight import InFlightGate
+from data365_emulator.instants import instant_us
 from data365_emulator.live import LiveFeed
 from data365_emulator.requestlog import LoggedRequest, RequestLog
 from data365_emulator.search import SearchEngine
@@ -225,16 +226,22 @@ class Emulator:
             raise ValueError(msg)
         return self.indexes.add_untasked_posts(source, count, from_date, to_date, iso_now())
 
-    def add_dated_posts(self, source: str, doc_dates: list[str]) -> list[str]:
+    def add_dated_posts(
+        self, source: str, doc_dates: list[str], found: str | None = None
+    ) -> list[str]:
         """Make posts dated exactly ``doc_dates`` (text kept as given) searchable without any
-        task, found now; returns their ids in the order of ``doc_dates``."""
+        task, found at ``found`` (default: now); returns their ids in the order of
+        ``doc_dates``."""
         if source not in SOURCES:
             msg = f"unknown source: {source}"
             raise ValueError(msg)
         if not isinstance(doc_dates, list) or not all(isinstance(d, str) for d in doc_dates):
             msg = "doc_dates must be a list of date strings"
             raise ValueError(msg)
-        posts = self.indexes.add_dated_posts(source, doc_dates, iso_now())
+        if found is not None and instant_us(found) is None:
+            msg = "found must be a date string"
+            raise ValueError(msg)
+        posts = self.indexes.add_dated_posts(source, doc_dates, found or iso_now())
         return [post.doc_id for post in posts]
 
     def add_arrivals(

@@ -32,7 +32,9 @@ class Controls(Protocol):
     def finish_running_tasks(self) -> list[str]: ...
     def post_count(self, source: str) -> int: ...
     def add_posts(self, source: str, count: int, from_date: str, to_date: str) -> int: ...
-    def add_dated_posts(self, source: str, doc_dates: list[str]) -> list[str]: ...
+    def add_dated_posts(
+        self, source: str, doc_dates: list[str], found: str | None = None
+    ) -> list[str]: ...
     def add_task(
         self,
         source: str,
@@ -82,7 +84,7 @@ def _route(emu: Controls, method: str, route: str, body: Any) -> Reply:
     if (method, route) == ("POST", "tasks"):
         return reply(200, {"id": _add_task(emu, body)})
     if (method, route) == ("POST", "posts") and "doc_dates" in body:
-        ids = emu.add_dated_posts(body["source"], body["doc_dates"])
+        ids = emu.add_dated_posts(body["source"], body["doc_dates"], body.get("found"))
         return reply(200, {"added": len(ids), "ids": ids})
     if (method, route) == ("POST", "posts"):
         added = emu.add_posts(body["source"], int(body["count"]), body["from_date"],

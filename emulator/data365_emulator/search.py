@@ -68,7 +68,8 @@ class SearchEngine:
         if cfg.include_total:
             parts.append(b',"total":{"value":%d}' % len(hits))
         if cfg.include_search_after and page:
-            parts.append(b',"search_after":["%s"]' % _sort_value(page[-1], request.order, unit).encode())
+            token = _sort_value(page[-1], request.order, unit)
+            parts.append(b',"search_after":["%s"]' % token.encode())
         parts.append(b"}")
         return b"".join(parts)
 

@@ -55,9 +55,9 @@ def test_the_default_reads_dates_as_their_millisecond(emu: Emulator, ids: dict[s
     before = _dates(api, 'doc_date:[* TO "2024-05-01T12:00:00.828400Z"}')
     assert before == list(DATES[:2])
     # A range inside one millisecond is empty; inclusive ends take their whole millisecond.
-    assert _dates(api, 'doc_date:["2024-05-01T12:00:00.827100Z" TO "2024-05-01T12:00:00.827900Z"}') == []  # noqa: E501
-    inclusive = _dates(api, 'doc_date:["2024-05-01T12:00:00.8279Z" TO "2024-05-01T12:00:00.8281Z"]')
-    assert inclusive == list(DATES[:3])
+    noon = "2024-05-01T12:00:00"
+    assert _dates(api, f'doc_date:["{noon}.827100Z" TO "{noon}.827900Z"}}') == []
+    assert _dates(api, f'doc_date:["{noon}.8279Z" TO "{noon}.8281Z"]') == list(DATES[:3])
     exclusive_start = _dates(api, 'doc_date:{"2024-05-01T12:00:00.827999Z" TO *}')
     assert exclusive_start == list(DATES[2:])
     # The documents keep their text: the µs are there, the index just does not read them.
@@ -67,8 +67,9 @@ def test_the_default_reads_dates_as_their_millisecond(emu: Emulator, ids: dict[s
 
 def test_counts_and_found_ranges_read_the_same(emu: Emulator, ids: dict[str, str]) -> None:
     api = Client(emu.url)
-    body = {"query": {"query": 'doc_date:["2024-05-01T12:00:00.827700Z" TO "2024-05-01T12:00:00.828500Z"}',  # noqa: E501
-                      "data_sources": [TWITTER]}}  # fmt: skip
+    noon = "2024-05-01T12:00:00"
+    query = f'doc_date:["{noon}.827700Z" TO "{noon}.828500Z"}}'
+    body = {"query": {"query": query, "data_sources": [TWITTER]}}
     assert api.post("/api/count", body).json() == {"total": {"value": 2}}
     found = api.hits("*")[0]["content"]["found"]  # found now, in µs: read as its millisecond
     millisecond = found[:23]
@@ -115,6 +116,17 @@ def test_a_precision_it_does_not_know_is_refused(emu: Emulator) -> None:
     assert "date_precision" in response.json()["message"]
     bad = Client(emu.url).post("/_emulator/posts", {"source": SOURCE, "doc_dates": ["soon"]})
     assert bad.status_code == 400
+    no_found = {"source": SOURCE, "doc_dates": [DATES[0]], "found": "later"}
+    assert Client(emu.url).post("/_emulator/posts", no_found).status_code == 400
+
+
+def test_dated_posts_take_their_found_date(emu: Emulator) -> None:
+    found = "2024-05-02T08:00:00.123456Z"
+    body = {"source": SOURCE, "doc_dates": list(DATES), "found": found}
+    assert Client(emu.url).post("/_emulator/posts", body).json()["added"] == len(DATES)
+    posts = Client(emu.url).hits('content.found:["2024-05-02T08:00:00.123999Z" TO *}')
+    assert sorted(post["doc_date"] for post in posts) == list(DATES)
+    assert {post["content"]["found"] for post in posts} == {found}
 
 
 def test_the_command_line_takes_the_precision() -> None:

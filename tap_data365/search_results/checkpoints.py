@@ -31,12 +31,14 @@ from typing import Any
 from tap_data365.normalize import format_timestamp, parse_timestamp
 from tap_data365.search_results.boundary import BoundaryZone, Bounds
 from tap_data365.search_results.plan import Lookbacks, SyncPlan
-from tap_data365.search_results.ranges import DOC_DATE, Post, Window
+from tap_data365.search_results.ranges import DOC_DATE, Post, Window, whole_ms
 from tap_data365.search_results.state import PartitionState
 from tap_data365.search_results.windows import CompletedWindow
 
 #: Posts per checkpoint chunk of a completed window (a STATE follows each chunk).
 CHECKPOINT_POSTS = 2_000
+#: ``2024-01-01T00:00:00.000``: the part of a fixed-width date the server reads.
+MS_PREFIX = 23
 
 
 @dataclass
@@ -66,7 +68,7 @@ class SourceCheckpoint:
         self.state = PartitionState(state)
         discovery = lookback if discovery_lookback is None else discovery_lookback
         self.lookbacks = Lookbacks(doc_date=lookback, discovery=discovery)
-        self._now = now
+        self._now = whole_ms(now)  # the found mark's cap: a bound of the next discovery sweep
         self.zone = BoundaryZone(self.state.zone, self._zone_bounds(), zone_limit)
         self.counts = Counts()
         self._newest_doc: str | None = None
@@ -144,9 +146,11 @@ class SourceCheckpoint:
         if bookmark is None or mark is None:
             return None
         # The doc_date bound is the one without a discovery sweep: the next sync may run none.
+        # Whole milliseconds, as plan.py reads from: the posts of a bound's millisecond are
+        # read again, so they stay in the zone.
         return (
-            format_timestamp(bookmark - self.lookbacks.doc_date),
-            format_timestamp(mark - self.lookbacks.discovery),
+            format_timestamp(whole_ms(bookmark - self.lookbacks.doc_date)),
+            format_timestamp(whole_ms(mark - self.lookbacks.discovery)),
         )
 
     def _store_zone(self, *, final: bool = False) -> None:
@@ -180,13 +184,16 @@ def chunks(
     def key(post: Post) -> str:
         return post.date(field) or ""
 
+    def millisecond(post: Post) -> str:
+        return key(post)[:MS_PREFIX]
+
     ordered = sorted(completed.posts, key=key)
     start = completed.window.start
     begin = 0
     while begin < len(ordered):
         stop = min(begin + size, len(ordered))
-        while stop < len(ordered) and key(ordered[stop]) == key(ordered[stop - 1]):
-            stop += 1  # posts sharing a value stay in one chunk
+        while stop < len(ordered) and millisecond(ordered[stop]) == millisecond(ordered[stop - 1]):
+            stop += 1  # posts sharing a millisecond (a value, as the server reads) stay together
         end = completed.window.end
         if stop < len(ordered):
             end = parse_timestamp(key(ordered[stop])) or end

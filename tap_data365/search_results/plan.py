@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_data365.normalize import format_timestamp, is_done, parse_timestamp
-from tap_data365.search_results.ranges import FOUND, Window, merge_ranges
+from tap_data365.search_results.ranges import FOUND, Window, merge_ranges, whole_ms
 from tap_data365.search_results.state import PartitionState
 
 #: Task dates carry no time zone; widen a task's range so no zone reading loses a post.
@@ -87,24 +87,30 @@ def plan_sync(
 ) -> SyncPlan:
     """The windows to read. ``start``: the later of the bookmark and ``start_date`` (None:
     nothing yet); ``floor``: where reading starts when there is neither; ``end``:
-    ``end_date``; ``found_filter``: the server was just verified to filter on content.found."""
-    bookmark, mark = parse_timestamp(state.bookmark), parse_timestamp(state.found_mark)
+    ``end_date``; ``found_filter``: the server was just verified to filter on content.found.
+
+    Every bound is a whole millisecond (``ranges.whole_ms``), as the server reads it: a
+    bookmark at .827400 starts the doc_date sweep at .827 (the boundary zone skips the posts
+    of that millisecond read again) and ends the discovery sweep's doc_date range there."""
+    bookmark, mark = _whole_ms(state.bookmark), _whole_ms(state.found_mark)
+    start, floor = None if start is None else whole_ms(start), whole_ms(floor)
+    end = None if end is None else whole_ms(end)
     pending, found_from = state.task_ranges, state.task_ranges_found_from
     # Task ranges left without their filter (state of an older version) are read as they were.
     discover = found_filter and bookmark is not None and mark is not None
     discover = discover and not (pending and found_from is None)
     doc_start = floor if start is None else start
     if bookmark is not None and not discover:
-        doc_start = max(doc_start - lookbacks.doc_date, floor)
+        doc_start = max(whole_ms(doc_start - lookbacks.doc_date), floor)
     split = doc_start if end is None else min(doc_start, end)
     discovery = discovery_doc_range = None
     if discover:
         assert mark is not None  # discover
-        sweep_from = mark - lookbacks.discovery
+        sweep_from = whole_ms(mark - lookbacks.discovery)
         if pending:
             # An interrupted task-range sweep: the discovery sweep covers what it would still
             # emit (posts found since its filter), so the sweeps never overlap.
-            sweep_from = min(sweep_from, parse_timestamp(found_from) or sweep_from)
+            sweep_from = min(sweep_from, _whole_ms(found_from) or sweep_from)
             pending, found_from = [], None
         if floor < split:
             discovery, discovery_doc_range = Window(sweep_from, None, FOUND), Window(floor, split)
@@ -114,9 +120,14 @@ def plan_sync(
     if task_ranges and found_from is None and mark is not None:
         # Posts found before this were delivered by earlier syncs: fixed for the plan, so a
         # resumed task-range sweep filters exactly as the interrupted one did.
-        found_from = format_timestamp(mark - lookbacks.discovery)
+        found_from = format_timestamp(whole_ms(mark - lookbacks.discovery))
     doc_date = Window(doc_start, end) if end is None or doc_start < end else None
     return SyncPlan(discovery, discovery_doc_range, task_ranges, doc_date, tasks_seen, found_from)
+
+
+def _whole_ms(stored: str | None) -> dt.datetime | None:
+    moment = parse_timestamp(stored)
+    return None if moment is None else whole_ms(moment)
 
 
 def _finished_tasks(

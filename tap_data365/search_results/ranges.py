@@ -3,6 +3,12 @@ range, split in halves, merged with others, and the check that a post lies insid
 
 Dates compare as strings in the fixed-width UTC format (``normalize.FIXED_WIDTH``): a post's
 two dates are normalised once, when its hit becomes a ``Post`` (hits.py), and travel with it.
+
+Every bound is a whole millisecond (``whole_ms``): the Search API's indexes keep dates as
+Elasticsearch ``date`` fields do, in milliseconds, and read a bound with microseconds as the
+millisecond it falls in. A window split at a microsecond instant would leave the posts of
+that millisecond in neither half as the tap sees them; split at whole milliseconds, windows
+are contiguous and disjoint as the server reads them too.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from typing import Any, NamedTuple
 
 from tap_data365.normalize import format_timestamp
 
-#: A window narrower than this cannot be split further.
+#: The precision of the API's dates, and the narrowest window: one that is still too large
+#: to page cannot be split (the read stops with one line, windows.WindowTooLargeError).
 MIN_WIDTH = dt.timedelta(milliseconds=1)
 #: Where an open-ended window is cut when it must be split and already starts after "now".
 OPEN_END_STEP = dt.timedelta(days=1)
@@ -23,6 +30,12 @@ DOC_DATE = "doc_date"
 FOUND = "content.found"
 
 Record = dict[str, Any]
+
+
+def whole_ms(moment: dt.datetime) -> dt.datetime:
+    """The millisecond ``moment`` falls in, as the server reads it: every bound the tap sends
+    (split points, ``now``, the marks that become bounds) goes through here."""
+    return moment.replace(microsecond=moment.microsecond - moment.microsecond % 1000)
 
 
 class Post(NamedTuple):
@@ -40,11 +53,17 @@ class Post(NamedTuple):
 
 @dataclass(frozen=True)
 class Window:
-    """Posts with ``start <= field < end``; ``end=None`` means no upper bound."""
+    """Posts with ``start <= field < end``; ``end=None`` means no upper bound. Both bounds
+    are whole milliseconds (floored when made)."""
 
     start: dt.datetime
     end: dt.datetime | None = None
     field: str = DOC_DATE
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", whole_ms(self.start))
+        if self.end is not None:
+            object.__setattr__(self, "end", whole_ms(self.end))
 
     def clause(self) -> str:
         """The window as a Lucene range (inclusive start, exclusive end)."""
@@ -52,16 +71,20 @@ class Window:
         return f'{self.field}:["{format_timestamp(self.start)}" TO {end}}}'
 
     def split(self, now: dt.datetime) -> tuple[Window, Window]:
-        """Two halves; an open window is cut at ``now`` (or a day after its start)."""
+        """Two halves, cut at a whole millisecond strictly inside a ``splittable`` window; an
+        open window is cut at ``now`` (or a day after its start)."""
         if self.end is None:
             middle = now if now > self.start + MIN_WIDTH else self.start + OPEN_END_STEP
         else:
             middle = self.start + (self.end - self.start) / 2
+        middle = whole_ms(middle)  # > start: the window is at least 2 ms wide
         return Window(self.start, middle, self.field), Window(middle, self.end, self.field)
 
     def outside(self, post: Post) -> str | None:
-        """The post's value of ``field`` when it lies outside the window (None: inside or
-        unknown)."""
+        """The post's value of ``field`` when it lies outside the window as the server reads
+        it (None: inside or unknown). The server reads the value as the millisecond it falls
+        in; against whole-millisecond bounds that is comparing the value itself: a post at
+        12:00:00.827400 is inside [12:00:00.827, …) and outside [… , 12:00:00.827)."""
         value = post.date(self.field)
         if value is None:
             return None
@@ -82,7 +105,7 @@ class Window:
 
     @property
     def splittable(self) -> bool:
-        """False once the window is as narrow as a single instant."""
+        """False once the window is as narrow as the API's dates (one millisecond)."""
         return self.end is None or self.end - self.start > MIN_WIDTH
 
 
@@ -102,7 +125,8 @@ def merge_ranges(
 ) -> list[Window]:
     """Sorted, non-overlapping windows covering the union of the given ranges."""
     merged: list[Window] = []
-    for start, end in sorted(ranges, key=lambda r: r[0]):
+    floored = ((whole_ms(start), None if end is None else whole_ms(end)) for start, end in ranges)
+    for start, end in sorted(floored, key=lambda r: r[0]):
         if end is not None and end <= start:
             continue
         if merged and (merged[-1].end is None or start <= merged[-1].end):

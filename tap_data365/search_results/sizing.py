@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 from tap_data365.errors import Data365Error
 from tap_data365.normalize import parse_timestamp
-from tap_data365.search_results.ranges import Post, Window
+from tap_data365.search_results.ranges import Post, Window, whole_ms
 
 #: Posts aimed at per part when a window is cut (room for a sample's error below the
 #: 10,000 a window can hold).
@@ -89,6 +89,8 @@ class WindowSizer:
             if not values:
                 break
             moment = parse_timestamp(values[len(values) * i // parts])
+            # Cut at the millisecond the server reads (posts of one millisecond stay together).
+            moment = None if moment is None else whole_ms(moment)
             low = cuts[-1] if cuts else window.start
             if moment is not None and moment > low and (window.end is None or moment < window.end):
                 cuts.append(moment)
