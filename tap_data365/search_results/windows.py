@@ -51,7 +51,7 @@ class CompletedWindow:
 
 
 class WindowTooLargeError(Data365Error):
-    """More posts share one instant than the API can page through."""
+    """More posts share one millisecond (the narrowest window) than the API can page."""
 
 
 class RangeIgnoredError(Data365Error):
@@ -222,7 +222,8 @@ class WindowReader:
         return WindowTooLargeError(
             f"more than {self._last_from + self._page_size} posts of {self._describe} share "
             f"{window.field} {format_timestamp(window.start)}; the Search API cannot "
-            "page them all"
+            "page them all, and a window of one millisecond (the precision of its dates) "
+            "cannot be split"
         )
 
     def _fetch_checked(self, window: Window, query: str, offset: int) -> list[Post]:
