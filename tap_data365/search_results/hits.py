@@ -70,7 +70,7 @@ _HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
 
 def search_hits(payload: object) -> list[dict[str, Any]]:
     """Search response body → the raw documents (Elasticsearch-style ``_source`` unwrapped)."""
-    hits = unwrap_list(payload, _HIT_LIST_KEYS)
+    hits = unwrap_list(payload, _HIT_LIST_KEYS, of="posts")
     documents = []
     for hit in hits:
         if not isinstance(hit, Mapping):

@@ -1,9 +1,9 @@
 """A small hostile API server for tests: each route answers what the test scripts.
 
 The emulator plays a well-behaved Datastreamer API; this one plays a broken or malicious
-one: redirects elsewhere, bodies that drip, huge Retry-After values, error bodies that echo
-the key, posts without ids or with unreadable dates. It records every request (with its
-headers) so a test can prove what was, or was not, sent.
+one: redirects elsewhere, bodies that drip or stop short, huge Retry-After values, error
+bodies that echo the key, posts without ids or with unreadable dates. It records every
+request (with its headers) so a test can prove what was, or was not, sent.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ class Reply:
     drip: float = 0.0
     #: Build the body from the request headers instead (e.g. echo the apikey).
     echo: Callable[[dict[str, str]], Any] | None = None
+    #: Close the connection after this many bytes of the body (its full length promised).
+    cut_after: int | None = None
 
     def payload(self, headers: dict[str, str]) -> bytes:
         body = self.echo(headers) if self.echo is not None else self.body
@@ -119,6 +121,11 @@ def _handler(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             try:
+                if reply.cut_after is not None:  # Content-Length promised, then hung up
+                    self.wfile.write(payload[: reply.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 if reply.drip <= 0:
                     self.wfile.write(payload)
                     return
