@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.helpers.tap import TAP, clean_env
+from tests.helpers.tap import API_KEY, TAP, clean_env, write_json
 
 SOURCES_PATH = "/api/data-providers/data365"
 SEARCH_PATH = "/api/search"
@@ -145,6 +145,31 @@ def _handler(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
 def hits(*documents: dict[str, Any]) -> dict[str, Any]:
     """A search answer holding these documents."""
     return {"results": list(documents)}
+
+
+def run_against(
+    server: HostileServer, tmp_path: Path, *args: str, **settings: Any
+) -> subprocess.CompletedProcess[str]:
+    """The real executable against ``server``, with a timeout that a hang turns into a
+    test failure."""
+    config = {"api_key": API_KEY, "api_url": server.url, **settings}
+    path = write_json(tmp_path / "config.json", config)
+    return subprocess.run(
+        [*TAP, "--config", str(path), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    """The one error line of a failed run (no traceback, no second error)."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, stderr
+    return errors[0]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
