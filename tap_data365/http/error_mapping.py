@@ -131,7 +131,7 @@ def _readable(text: str) -> str:
     page = _PageText()
     page.feed(text)
     page.close()
-    return " ".join(page.words) or " ".join(page.title) or text
+    return " ".join(page.words).strip() or " ".join(page.title).strip() or "a page without text"
 
 
 class _PageText(HTMLParser):
