@@ -16,22 +16,11 @@ from tap_data365.errors import ApiResponseError
 
 #: The Data365 sub-sources the Datastreamer connector documents (seed page, section 3).
 KNOWN_SOURCES: tuple[str, ...] = (
-    "facebook_hashtag",
-    "facebook_keywords_latest",
-    "facebook_keywords_top",
-    "facebook_profile",
-    "instagram_hashtag",
-    "instagram_location",
-    "instagram_profile",
-    "linkedin_company",
-    "linkedin_keywords",
-    "linkedin_member",
-    "tiktok_hashtag",
-    "tiktok_keywords",
-    "tiktok_music",
-    "tiktok_profile",
-    "twitter_keywords",
-    "twitter_profile",
+    *("facebook_hashtag", "facebook_keywords_latest", "facebook_keywords_top", "facebook_profile"),
+    *("instagram_hashtag", "instagram_location", "instagram_profile"),
+    *("linkedin_company", "linkedin_keywords", "linkedin_member"),
+    *("tiktok_hashtag", "tiktok_keywords", "tiktok_music", "tiktok_profile"),
+    *("twitter_keywords", "twitter_profile"),
 )
 
 SEARCH_INDEX_PREFIX = "data365_"
@@ -151,32 +140,36 @@ def normalize_timestamp(value: object) -> str | None:
 # ---------------------------------------------------------------------------- containers
 
 
-def unwrap_list(payload: object, keys: Iterable[str]) -> list[Any]:
+def unwrap_list(payload: object, keys: Iterable[str], of: str = "items") -> list[Any]:
     """Return the list in ``payload``: the payload itself, or under one of ``keys``.
 
     Wrappers may nest (``{"data": {"items": [...]}}``); an empty object means no items.
+    ``of`` names the items for the error (``{"results": "x"}``: "results is a string").
     """
     keys = tuple(keys)
-    current = payload
+    current, path = payload, ""
     for _ in range(3):
         if isinstance(current, list):
             return current
-        if not isinstance(current, Mapping):
+        if not isinstance(current, Mapping) or not current:
             break
-        inner = next((current[k] for k in keys if k in current), None)
-        if inner is None:
-            if not current:
-                return []
+        key = next((k for k in keys if k in current), None)
+        if key is None:
             break
-        current = inner
-    msg = f"expected a list (plain or under one of {', '.join(keys)}), got {_describe(payload)}"
+        current, path = current[key], f"{path}.{key}".lstrip(".")
+    if current == {}:
+        return []
+    if path:
+        msg = f"{path} is {describe(current)}, expected a list of {of}"
+    else:
+        msg = f"expected a list of {of} (plain or under {', '.join(keys)}), got {describe(payload)}"
     raise ShapeError(msg)
 
 
 def unwrap_object(payload: object, keys: Iterable[str]) -> dict[str, Any]:
     """Return the object in ``payload``: the payload itself or the one under a wrapper key."""
     if not isinstance(payload, Mapping):
-        msg = f"expected an object, got {_describe(payload)}"
+        msg = f"expected an object, got {describe(payload)}"
         raise ShapeError(msg)
     for key in keys:
         inner = payload.get(key)
@@ -189,10 +182,19 @@ def _looks_like_task(candidate: Mapping[str, Any]) -> bool:
     return any(k in candidate for k in (*_TASK_ID_KEYS, *_STATUS_KEYS, "value"))
 
 
-def _describe(payload: object) -> str:
+#: A decoded body in JSON's words, never a Python type name (bytes: EMPTY_BODY).
+_JSON_KINDS = {bool: "true or false", int: "a number", float: "a number", str: "a string"}
+_JSON_KINDS |= {list: "a list", type(None): "null", bytes: "an empty body"}
+#: What the transport returns for an answer without a body: no JSON decodes to bytes, so an
+#: error can tell an empty body from a JSON ``null``.
+EMPTY_BODY = b""
+
+
+def describe(payload: object) -> str:
+    """What a decoded body is, for an error line: "a string", "null", "an empty body", …"""
     if isinstance(payload, Mapping):
         return "an object with keys " + ", ".join(sorted(map(str, payload))[:8])
-    return type(payload).__name__
+    return _JSON_KINDS.get(type(payload), "a value of an unknown kind")
 
 
 def first_present(mapping: Mapping[str, Any], keys: Iterable[str]) -> Any:
@@ -211,7 +213,7 @@ def source_name(item: object) -> str:
     """The short sub-source name of one entry of the source list (string or object)."""
     raw = first_present(item, _SOURCE_NAME_KEYS) if isinstance(item, Mapping) else item
     if not isinstance(raw, str) or not raw.strip():
-        msg = f"source entry without a name: {_describe(item)}"
+        msg = f"source entry without a name: {describe(item)}"
         raise ShapeError(msg)
     name = raw.strip()
     return name.removeprefix(SEARCH_INDEX_PREFIX)
@@ -220,7 +222,7 @@ def source_name(item: object) -> str:
 def source_records(payload: object) -> list[dict[str, Any]]:
     """Source list → one record per sub-source, ``name`` first, other fields kept."""
     records: dict[str, dict[str, Any]] = {}
-    for item in unwrap_list(payload, _SOURCE_LIST_KEYS):
+    for item in unwrap_list(payload, _SOURCE_LIST_KEYS, of="sub-sources"):
         name = source_name(item)
         extra = dict(item) if isinstance(item, Mapping) else {}
         records[name] = {**extra, "name": name, "search_index": SEARCH_INDEX_PREFIX + name}
@@ -237,7 +239,7 @@ def source_names(payload: object) -> list[str]:
 
 def task_list(payload: object) -> list[dict[str, Any]]:
     """Task list body → the raw task objects."""
-    items = unwrap_list(payload, _TASK_LIST_KEYS)
+    items = unwrap_list(payload, _TASK_LIST_KEYS, of="tasks")
     tasks = [dict(item) for item in items if isinstance(item, Mapping)]
     if len(tasks) != len(items):
         msg = "task list holds entries that are not objects"

@@ -15,6 +15,21 @@ import urllib3.exceptions
 _CHUNK = 1 << 20
 
 
+class BodyCutOff(requests.exceptions.ChunkedEncodingError):
+    """The status line and headers came, then the connection ended before the whole body.
+
+    Retried like a dropped connection, but named apart: the server did answer, so "no
+    answer" would send the user looking in the wrong place.
+    """
+
+    def __init__(self, status: int, received: int, promised: str | None) -> None:
+        self.status = status
+        of = f" of {promised}" if promised else ""
+        #: How much of the body came, e.g. "5 of 130 bytes".
+        self.received = f"{received}{of} bytes"
+        super().__init__(f"HTTP {status} body cut off after the headers ({self.received})")
+
+
 def read_within(response: requests.Response, deadline: float) -> None:
     """Read the whole body before ``deadline`` (time.monotonic()), or raise requests.Timeout.
 
@@ -48,6 +63,8 @@ def _read_some(response: requests.Response) -> bytes:
         response.close()
         raise requests.exceptions.ContentDecodingError("undecodable body") from None
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError):
+        received = response.raw.tell()  # bytes off the wire, before any decompression
         response.close()
-        raise requests.exceptions.ChunkedEncodingError("the connection broke mid-body") from None
+        promised = response.headers.get("Content-Length")
+        raise BodyCutOff(response.status_code, received, promised) from None
     return chunk

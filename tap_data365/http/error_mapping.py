@@ -1,14 +1,17 @@
 """What the user reads when a request fails: one line per failure, secrets masked.
 
 The one error mapping of the transport (``transport.py``), for the tap and ``setup`` alike:
-an answer we will not retry (any more), a redirect, a connection that never got an answer,
-a body that is not JSON. Each message names what was being done (``what``) and, for the
-network, the host and port; never the API key or the token.
+an answer we will not retry (any more), a redirect, a connection that never got an answer
+or whose answer was cut off, a body that is not JSON. Each message names what was being done
+(``what``) and, for the network, the host and port; never the API key or the token. What the
+API said is quoted as text: the message of a JSON body, the words of an HTML page (a proxy's
+error page), never markup, a Python type name or more than one line.
 """
 
 from __future__ import annotations
 
 import socket
+from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
 import msgspec
@@ -21,14 +24,20 @@ from tap_data365.errors import (
     Data365Error,
     UnknownSourceError,
 )
+from tap_data365.http.body import BodyCutOff
 from tap_data365.http.paths import PROVIDER_PATH
+from tap_data365.http.retry import RETRIABLE_STATUSES
+from tap_data365.normalize import EMPTY_BODY
 from tap_data365.stderr_mask import mask
 
 _json_decoder = msgspec.json.Decoder()
 
 
-def error_for_response(response: requests.Response, what: str) -> Data365Error:
-    """A final error answer (not retried, or retries exhausted) as one clear error."""
+def error_for_response(response: requests.Response, what: str, attempts: int = 1) -> Data365Error:
+    """A final error answer (not retried, or retries exhausted) as one clear error.
+
+    A status that is retried names the attempts made, as the lines for drops and timeouts do.
+    """
     status = response.status_code
     if status in {401, 403}:
         return AuthRejectedError(
@@ -39,8 +48,9 @@ def error_for_response(response: requests.Response, what: str) -> Data365Error:
         missing = _missing_object(urlsplit(response.url).path, what)
         if missing is not None:
             return missing
+    tried = f" (after {attempts} attempt(s))" if status in RETRIABLE_STATUSES else ""
     return ApiResponseError(
-        f"HTTP {status} from the Datastreamer API while {what}: {short_body(response)}"
+        f"HTTP {status} from the Datastreamer API while {what}{tried}: {short_body(response)}"
     )
 
 
@@ -70,33 +80,84 @@ def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
 
 
 def short_body(response: requests.Response) -> str:
-    """The API's own error text, shortened to one line, secrets masked."""
+    """The API's own error text as one short line, secrets masked: a JSON body's message,
+    the words of an HTML page, else the body as sent."""
+    content = response.content
+    if not content.strip():
+        return "an empty body"
     try:
-        body = response.json()
-    except ValueError:
-        text = response.text
-    else:
-        text = (
-            str(body.get("message") or body.get("error") or body)
-            if isinstance(body, dict)
-            else str(body)
-        )
-    text = mask(" ".join(text.split()))  # a body may echo the key we sent
-    return text[:200] + ("…" if len(text) > 200 else "")
+        body = _json_decoder.decode(content)
+    except msgspec.DecodeError:
+        return one_line(_readable(response.text))
+    if isinstance(body, dict):
+        body = body.get("message") or body.get("error") or body
+    return one_line(body if isinstance(body, str) else msgspec.json.encode(body).decode())
+
+
+def one_line(text: str, limit: int = 200) -> str:
+    """``text`` with its whitespace collapsed, masked (a body may echo the key we sent), cut."""
+    text = mask(" ".join(text.split()))
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 def decode(response: requests.Response, what: str) -> object:
-    """The JSON body (None when empty); a body that is not JSON is a clear error."""
+    """The JSON body (EMPTY_BODY when there is none); a body that is not JSON, or not
+    UTF-8, is a clear error."""
     content = response.content
     if not content or not content.strip():
-        return None
+        return EMPTY_BODY
     try:
         return _json_decoder.decode(content)
     except msgspec.DecodeError:
         raise ApiResponseError(
             f"malformed response while {what}: HTTP {response.status_code} with a body "
-            "that is not JSON"
+            f"that {_why_not_json(content)}"
         ) from None
+
+
+def _why_not_json(content: bytes) -> str:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # JSON is UTF-8 (RFC 8259): the bytes are wrong, not the syntax.
+        return f"is not valid UTF-8 at byte {exc.start} (JSON must be UTF-8)"
+    return f"is not JSON: {one_line(_readable(text), 100)}"
+
+
+def _readable(text: str) -> str:
+    """The words of an HTML (or XML) page, or ``text`` itself when it is not markup."""
+    if not text.lstrip().startswith("<"):
+        return text
+    page = _PageText()
+    page.feed(text)
+    page.close()
+    return " ".join(page.words).strip() or " ".join(page.title).strip() or "a page without text"
+
+
+class _PageText(HTMLParser):
+    """Collects a page's visible text; a title is kept apart, for a page with no other."""
+
+    _UNSEEN = frozenset({"script", "style", "template", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.words: list[str] = []
+        self.title: list[str] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._UNSEEN:
+            self._open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        if not self._open:
+            self.words.append(data)
+        elif self._open[-1] == "title":
+            self.title.append(data)
 
 
 # ---------------------------------------------------------------------------- no answer
@@ -131,6 +192,8 @@ def network_cause(exc: BaseException) -> str:
     cause = mistake_cause(exc)
     if cause is not None:
         return cause
+    if isinstance(exc, BodyCutOff):
+        return str(exc)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | ConnectionResetError):
         return "connection dropped"
     return type(exc).__name__

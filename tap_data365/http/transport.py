@@ -19,7 +19,7 @@ import requests
 
 from tap_data365 import __version__
 from tap_data365.errors import ApiResponseError, RetryUnsafeError, RetryWaitTooLongError
-from tap_data365.http.body import read_within
+from tap_data365.http.body import BodyCutOff, read_within
 from tap_data365.http.error_mapping import (
     decode,
     error_for_response,
@@ -113,7 +113,7 @@ class Transport:
         on_answer: Answer | None = None,
         on_retry: Callable[[str], None] | None = None,
     ) -> Any:
-        """One logical request with retries; the decoded JSON body (None if empty).
+        """One logical request with retries; the decoded JSON body (EMPTY_BODY if none).
 
         ``what`` completes the sentence "… while <what>" in messages. ``idempotent=False``
         (a create): retried only after statuses the server did not act on; otherwise it
@@ -198,6 +198,12 @@ class Transport:
                 f"{settings.timeout:g} s while {what} (Timeout, {attempt} attempt(s)); "
                 "if it is only slow, raise request_timeout"
             )
+        elif isinstance(exc, BodyCutOff):  # it did answer: "no answer" would mislead
+            message = (
+                f"the Datastreamer API at {host} answered HTTP {exc.status} while {what}, but "
+                f"the answer's body was cut off after the headers: {exc.received} came before "
+                f"the connection closed (after {attempt} attempt(s))"
+            )
         else:
             message = (
                 f"no answer from the Datastreamer API at {host} while {what}: "
@@ -229,7 +235,7 @@ class Transport:
                 raise ApiResponseError(exc.explain(what)) from None
         if status < 400:
             return None
-        error = error_for_response(response, what)
+        error = error_for_response(response, what, attempt)
         if not idempotent and status in RETRIABLE_STATUSES:
             raise RetryUnsafeError(str(error))
         raise error

@@ -9,18 +9,24 @@ warns once per index and kind, with the count and an example id.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import threading
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.normalize import ShapeError, normalize_timestamp, unwrap_list
+from tap_data365.normalize import ShapeError, normalize_timestamp, parse_timestamp, unwrap_list
 from tap_data365.search_results.ranges import Post, Record
 
 #: Where an unreadable doc_date is kept as sent (moved under extra_fields like any field
 #: the schema does not declare).
 RAW_DATE_FIELD = "doc_date_raw"
+#: A number read as epoch seconds or milliseconds is a post date only between these bounds
+#: (the upper one is a day ahead of now): 12 would be 1970-01-01T00:00:12Z, more likely a
+#: count or an id than a date. Dates spelt out (ISO strings) are taken as sent.
+PLAUSIBLE_FROM = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+PLAUSIBLE_AHEAD = dt.timedelta(days=1)
 
 
 def stable_id(document: Mapping[str, Any]) -> str:
@@ -62,6 +68,14 @@ class HitWarnings:
                 f"cannot be read; delivered with doc_date null and any value sent kept in "
                 f"{RAW_DATE_FIELD} (e.g. id {self._examples['bad_date']})"
             )
+        implausible = self._counts.get("implausible_date")
+        if implausible:
+            lines.append(
+                f"{implausible} post(s) of {index} have a numeric doc_date that is no plausible "
+                "date (before 2000-01-01 or more than a day ahead as epoch seconds or ms); "
+                f"delivered with doc_date null and the value kept in {RAW_DATE_FIELD} "
+                f"(e.g. id {self._examples['implausible_date']})"
+            )
         return lines
 
 
@@ -70,7 +84,7 @@ _HIT_LIST_KEYS = ("results", "hits", "documents", "data", "items")
 
 def search_hits(payload: object) -> list[dict[str, Any]]:
     """Search response body → the raw documents (Elasticsearch-style ``_source`` unwrapped)."""
-    hits = unwrap_list(payload, _HIT_LIST_KEYS)
+    hits = unwrap_list(payload, _HIT_LIST_KEYS, of="posts")
     documents = []
     for hit in hits:
         if not isinstance(hit, Mapping):
@@ -116,17 +130,30 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
         raw_date = content.get("published") if isinstance(content, Mapping) else None
     try:
         doc_date = document["doc_date"] = normalize_timestamp(raw_date)
+        problem = "bad_date" if raw_date is None else _implausible(raw_date)
     except (ValueError, OverflowError, OSError):
+        problem = "bad_date"
+    if problem:
         doc_date = document["doc_date"] = None
-        document[RAW_DATE_FIELD] = raw_date
-        warnings.note("bad_date", document["id"])
-    else:
-        if raw_date is None:
-            warnings.note("bad_date", document["id"])
+        if raw_date is not None:
+            document[RAW_DATE_FIELD] = raw_date
+        warnings.note(problem, document["id"])
     found = _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
     return Post(document, document["id"], doc_date, found)
+
+
+def _implausible(raw_date: object) -> str | None:
+    """ "implausible_date" for an epoch number (or digit string) outside the plausible range."""
+    numeric = isinstance(raw_date, int | float) or (
+        isinstance(raw_date, str) and raw_date.strip().isdigit()
+    )
+    moment = parse_timestamp(raw_date) if numeric else None
+    if moment is None:
+        return None
+    latest = dt.datetime.now(dt.UTC) + PLAUSIBLE_AHEAD
+    return None if PLAUSIBLE_FROM <= moment <= latest else "implausible_date"
 
 
 def _normalize_found(document: Record) -> str | None:

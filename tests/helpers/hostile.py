@@ -1,9 +1,9 @@
 """A small hostile API server for tests: each route answers what the test scripts.
 
 The emulator plays a well-behaved Datastreamer API; this one plays a broken or malicious
-one: redirects elsewhere, bodies that drip, huge Retry-After values, error bodies that echo
-the key, posts without ids or with unreadable dates. It records every request (with its
-headers) so a test can prove what was, or was not, sent.
+one: redirects elsewhere, bodies that drip or stop short, huge Retry-After values, error
+bodies that echo the key, posts without ids or with unreadable dates. It records every
+request (with its headers) so a test can prove what was, or was not, sent.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.helpers.tap import TAP, clean_env
+from tests.helpers.tap import API_KEY, TAP, clean_env, write_json
 
 SOURCES_PATH = "/api/data-providers/data365"
 SEARCH_PATH = "/api/search"
@@ -36,6 +36,8 @@ class Reply:
     drip: float = 0.0
     #: Build the body from the request headers instead (e.g. echo the apikey).
     echo: Callable[[dict[str, str]], Any] | None = None
+    #: Close the connection after this many bytes of the body (its full length promised).
+    cut_after: int | None = None
 
     def payload(self, headers: dict[str, str]) -> bytes:
         body = self.echo(headers) if self.echo is not None else self.body
@@ -119,6 +121,11 @@ def _handler(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             try:
+                if reply.cut_after is not None:  # Content-Length promised, then hung up
+                    self.wfile.write(payload[: reply.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 if reply.drip <= 0:
                     self.wfile.write(payload)
                     return
@@ -138,6 +145,31 @@ def _handler(owner: HostileServer) -> type[BaseHTTPRequestHandler]:
 def hits(*documents: dict[str, Any]) -> dict[str, Any]:
     """A search answer holding these documents."""
     return {"results": list(documents)}
+
+
+def run_against(
+    server: HostileServer, tmp_path: Path, *args: str, **settings: Any
+) -> subprocess.CompletedProcess[str]:
+    """The real executable against ``server``, with a timeout that a hang turns into a
+    test failure."""
+    config = {"api_key": API_KEY, "api_url": server.url, **settings}
+    path = write_json(tmp_path / "config.json", config)
+    return subprocess.run(
+        [*TAP, "--config", str(path), *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+
+def one_error_line(stderr: str) -> str:
+    """The one error line of a failed run (no traceback, no second error)."""
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, stderr
+    return errors[0]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:

@@ -1,4 +1,5 @@
-"""README "Failure behaviour": every row is run here and exits with the code it states."""
+"""README "Failure behaviour": every row is run here and exits with the code it states; the
+further failures a row names are run too, each checked for the words its line must hold."""
 
 from __future__ import annotations
 
@@ -100,6 +101,39 @@ CASES: dict[str, Case] = {
 }
 
 
+HTML_PAGE = b"<html><head><title>502</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+#: Further failures a row names: (row, case, words its one line must hold).
+VARIANTS: dict[str, tuple[str, Case, tuple[str, ...]]] = {
+    "body-cut-off": (
+        "network-unreachable",
+        _routed("GET", SOURCES_PATH, Reply(body=[SOURCE] * 9, cut_after=3), max_retries=1),
+        ("127.0.0.1:", "body was cut off after the headers: 3 of", "(after 2 attempt(s))"),
+    ),
+    "html-page": (
+        "api-error",
+        _routed("GET", SOURCES_PATH, Reply(502, HTML_PAGE, BUSY), max_retries=1),
+        ("HTTP 502", "sources (after 2 attempt(s)): 502 Bad Gateway"),
+    ),
+    "empty-body": ("api-error", _routed("POST", SEARCH_PATH, Reply()), ("got an empty body",)),
+    "null-body": ("api-error", _routed("POST", SEARCH_PATH, Reply(body=b"null")), ("got null",)),
+    "results-of-the-wrong-kind": (
+        "api-error",
+        _routed("POST", SEARCH_PATH, Reply(body={"results": "x"})),
+        ("results is a string, expected a list of posts",),
+    ),
+    "not-utf8": (
+        "api-error",
+        _routed("GET", SOURCES_PATH, Reply(body=b'["\xff"]')),
+        ("HTTP 200 with a body that is not valid UTF-8 at byte 2",),
+    ),
+    "implausible-doc-date": (
+        "api-odd-posts",
+        _routed("POST", SEARCH_PATH, Reply(body=hits({"id": "x", "doc_date": 12}))),
+        ("1 post(s)", "numeric doc_date that is no plausible date", "doc_date_raw"),
+    ),
+}
+
+
 @pytest.fixture
 def server() -> Iterator[HostileServer]:
     with HostileServer() as hostile:
@@ -125,3 +159,18 @@ def test_the_row_holds(server: HostileServer, tmp_path: Path, name: str) -> None
     assert len(errors) == (1 if code in {1, 2} else 0), done.stderr
     if code == 0:
         assert any("warning" in line.lower() for line in done.stderr.splitlines())
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_the_row_holds_for_each_failure_it_names(
+    server: HostileServer, tmp_path: Path, name: str
+) -> None:
+    row, case, words = VARIANTS[name]
+    done = case(server, tmp_path)
+    assert done.returncode == table_rows()[row][1], done.stderr
+    assert "Traceback" not in done.stderr
+    kind = "error:" if done.returncode else "warning"
+    lines = [line for line in done.stderr.splitlines() if kind in line.lower()]
+    assert len(lines) == 1, done.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+    assert not re.search(r"<|NoneType|no answer", lines[0]), lines[0]

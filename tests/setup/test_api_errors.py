@@ -69,7 +69,8 @@ def test_server_errors_after_retries_end_in_one_line(emu: Emulator, tmp_path: Pa
     assert run.exit_code == 1
     assert _last_line(run.stderr) == (
         "tap-data365 setup: error: HTTP 500 from the Datastreamer API while listing the "
-        "connected Data365 sources: simulated 500 fault; created before the failure: none"
+        "connected Data365 sources (after 3 attempt(s)): simulated 500 fault; created before "
+        "the failure: none"
     )
     assert len(emu.requests) == 3
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tap_data365 import normalize
@@ -117,3 +119,26 @@ def test_search_record_keeps_everything_but_normalises_doc_date() -> None:
 def test_search_record_falls_back_to_content_published() -> None:
     record = search_post({"id": "1", "content": {"published": "2024-01-02T03:04:05Z"}}, "i").record
     assert record["doc_date"] == "2024-01-02T03:04:05.000000Z"
+
+
+@pytest.mark.parametrize(
+    ("payload", "said"),
+    [
+        (b"", "got an empty body"),
+        (None, "got null"),
+        ("x", "got a string"),
+        (True, "got true or false"),
+        ({"unexpected": 1}, "got an object with keys unexpected"),
+        ({"results": "x"}, "results is a string, expected a list of posts"),
+        ({"data": {"items": 3.5}}, "data.items is a number, expected a list of posts"),
+        ({"data": None}, "data is null, expected a list of posts"),
+    ],
+)
+def test_a_list_of_the_wrong_kind_is_named_in_json_words(payload: object, said: str) -> None:
+    with pytest.raises(normalize.ShapeError, match=re.escape(said)):
+        normalize.unwrap_list(payload, ["results", "data", "items"], of="posts")
+
+
+@pytest.mark.parametrize("payload", [{}, {"data": {}}, {"results": []}, []])
+def test_an_empty_object_at_any_depth_is_no_items(payload: object) -> None:
+    assert normalize.unwrap_list(payload, ["results", "data", "items"]) == []
