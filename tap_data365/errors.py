@@ -1,12 +1,17 @@
 """The errors users see, and the exit codes of ``tap-data365`` and ``tap-data365 setup``.
 
-Exceptions and exit codes only: no I/O, no third-party import, so any module (the pure
-window code included) can raise them. Turning an HTTP answer into one of them is
+Exceptions, exit codes and ``parse_answer``: no I/O, no third-party import, so any module
+(the pure window code included) can raise them. Turning an HTTP answer into one of them is
 ``http/error_mapping.py``'s job. Every message is one line, names what is at fault, and never
 contains the API key or the Data365 token.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 #: Exit codes, one set for the tap and the setup command.
 EXIT_OK = 0
@@ -58,3 +63,15 @@ class RetryWaitTooLongError(ApiResponseError):
             f"(HTTP {self.status} with Retry-After) while {what}; that is longer than "
             f"max_retry_wait ({self.max_wait:g} s), so the run stops now: try again later"
         )
+
+
+class ShapeError(ApiResponseError, ValueError):
+    """The API answered with a body none of the known shapes match (a one-line error)."""
+
+
+def parse_answer(parse: Callable[[Any], _T], payload: object, what: str) -> _T:
+    """``parse(payload)``, a shape error naming what was being done, as every error line does."""
+    try:
+        return parse(payload)
+    except ShapeError as exc:
+        raise ApiResponseError(f"malformed response while {what}: {exc}") from None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tap_data365.errors import ApiResponseError
+from tap_data365.errors import ShapeError
 
 #: The Data365 sub-sources the Datastreamer connector documents (seed page, section 3).
 KNOWN_SOURCES: tuple[str, ...] = (
@@ -53,10 +53,6 @@ _UPDATED_KEYS = (
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _EPOCH_DIGITS = re.compile(r"^\d{10,13}$")
-
-
-class ShapeError(ApiResponseError, ValueError):
-    """The API answered with a body none of the known shapes match (a one-line error)."""
 
 
 # ---------------------------------------------------------------------------- timestamps

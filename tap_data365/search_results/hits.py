@@ -16,7 +16,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from tap_data365.normalize import ShapeError, normalize_timestamp, parse_timestamp, unwrap_list
+from tap_data365.errors import ShapeError
+from tap_data365.normalize import normalize_timestamp, parse_timestamp, unwrap_list
 from tap_data365.search_results.ranges import Post, Record
 
 #: Where an unreadable doc_date is kept as sent (moved under extra_fields like any field

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from tap_data365.errors import parse_answer
 from tap_data365.search_results.checkpoints import SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import HitWarnings, count_total, search_hits, search_post
@@ -99,7 +100,8 @@ class SubSourceSync:
         )
 
     def _fetch_page(self, query: str, offset: int, size: int) -> list[Post]:
-        hits = search_hits(self._search(query, offset, size))
+        payload = self._search(query, offset, size)
+        hits = parse_answer(search_hits, payload, f"searching {self._index}")
         return [search_post(raw, self._index, self._warnings) for raw in hits]
 
     def _found_filter_works(self) -> bool:

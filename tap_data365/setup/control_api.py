@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from tap_data365 import normalize
-from tap_data365.errors import ApiResponseError
+from tap_data365.errors import ShapeError, parse_answer
 from tap_data365.http.paths import PROVIDER_PATH, TOKEN_PATH, source_path, task_path
 from tap_data365.http.transport import RequestStats, Transport
 from tap_data365.settings import ApiSettings
@@ -64,12 +64,12 @@ class Data365Api:
     def connected_sources(self) -> list[str]:
         """Short names of the sub-sources connected to the account."""
         payload = self._send("GET", PROVIDER_PATH, "listing the connected Data365 sources")
-        return self._shape(normalize.source_names, payload, "the source list")
+        return parse_answer(normalize.source_names, payload, "listing the sources")
 
     def list_tasks(self, source: str) -> list[dict[str, Any]]:
         """Raw task objects of one source (their status may lag the single-task status)."""
         payload = self._send("GET", source_path(source), f"listing tasks of {source}")
-        return self._shape(normalize.task_list, payload, f"the task list of {source}")
+        return parse_answer(normalize.task_list, payload, f"listing tasks of {source}")
 
     def create_tasks(self, source: str, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """POST one batch; returns the task objects the response echoes (maybe none).
@@ -89,7 +89,7 @@ class Data365Api:
             return []
         try:
             return [t for t in normalize.task_list(payload) if normalize.task_id(t)]
-        except normalize.ShapeError:
+        except ShapeError:
             # A body without a task list (e.g. {"status": "ok"}) is fine: the caller lists.
             return []
 
@@ -99,7 +99,7 @@ class Data365Api:
             task_path(source, task_id),
             f"reading task {task_id} of {source}",
         )
-        return self._shape(normalize.task_object, payload, f"task {task_id} of {source}")
+        return parse_answer(normalize.task_object, payload, f"reading task {task_id} of {source}")
 
     def start_task(self, source: str, task_id: str) -> None:
         self._task_action("PUT", source, task_id, "start", "starting")
@@ -134,10 +134,3 @@ class Data365Api:
         self, method: str, path: str, what: str, *, body: object = None, idempotent: bool = True
     ) -> Any:
         return self._http.request(method, path, what, body=body, idempotent=idempotent)
-
-    @staticmethod
-    def _shape(parse: Callable[[Any], _T], payload: object, what: str) -> _T:
-        try:
-            return parse(payload)
-        except normalize.ShapeError as exc:
-            raise ApiResponseError(f"malformed response for {what}: {exc}") from None

@@ -11,7 +11,7 @@ from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_data365 import normalize
-from tap_data365.errors import ConfigError
+from tap_data365.errors import ConfigError, parse_answer
 from tap_data365.http.paths import PROVIDER_PATH, source_path, task_path
 from tap_data365.settings import check_connected
 from tap_data365.streams.base import SCHEMAS, Data365Stream, TapRun
@@ -36,8 +36,9 @@ class AccountSources:
     @functools.lru_cache(maxsize=1)  # noqa: B019  (one listing per tap run)
     def records(self) -> list[dict[str, Any]]:
         """The connected sub-sources, one record each."""
-        body = self._client.request_json("GET", PROVIDER_PATH, what="listing connected sources")
-        return normalize.source_records(body)
+        what = "listing connected sources"
+        body = self._client.request_json("GET", PROVIDER_PATH, what=what)
+        return parse_answer(normalize.source_records, body, what)
 
     def selected(self) -> list[str]:
         """The sub-sources to extract: the ``sources`` setting, or every connected one."""
@@ -64,22 +65,17 @@ class AccountSources:
         return self._tasks[source]
 
     def _read_tasks(self, source: str, client: Data365Stream) -> list[dict[str, Any]]:
-        body = client.request_json(
-            "GET", source_path(source), what=f"listing tasks of source {source}"
-        )
+        what = f"listing tasks of source {source}"
+        body = client.request_json("GET", source_path(source), what=what)
         records = []
-        for raw in normalize.task_list(body):
+        for raw in parse_answer(normalize.task_list, body, what):
             record = normalize.task_record(raw, source)
             record["list_status"] = record["status"]
             status = record["status"]
             if record["id"] and not (normalize.is_done(status) or normalize.is_failed(status)):
-                single = normalize.task_object(
-                    client.request_json(
-                        "GET",
-                        task_path(source, record["id"]),
-                        what=f"reading task {record['id']} of source {source}",
-                    )
-                )
+                what = f"reading task {record['id']} of source {source}"
+                body = client.request_json("GET", task_path(source, record["id"]), what=what)
+                single = parse_answer(normalize.task_object, body, what)
                 record["status"] = normalize.task_status(single) or status
                 record["updated_at"] = normalize.task_updated_at(single) or record["updated_at"]
             records.append(record)

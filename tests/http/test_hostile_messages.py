@@ -174,6 +174,7 @@ def test_a_results_key_of_the_wrong_kind_is_named(
     server.route("POST", SEARCH_PATH, Reply(body=body))
     line = error_after(server, tmp_path)
     assert named in line, line
+    assert "malformed response while searching data365_" in line, line
     assert "got an object with keys" not in line
 
 
@@ -181,6 +182,7 @@ def test_an_empty_source_list_body_is_named(server: HostileServer, tmp_path: Pat
     server.route("GET", SOURCES_PATH, Reply(body=b""))
     line = error_after(server, tmp_path)
     assert "expected a list of sub-sources" in line
+    assert "malformed response while listing connected sources" in line, line
     assert line.endswith("got an empty body"), line
 
 

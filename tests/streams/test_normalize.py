@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tap_data365 import normalize
+from tap_data365.errors import ShapeError
 from tap_data365.search_results.hits import search_post
 
 
@@ -58,7 +59,7 @@ def test_source_lists(wrapper: str | None, *, as_objects: bool) -> None:
 
 
 def test_source_list_of_unknown_shape_is_a_clear_error() -> None:
-    with pytest.raises(normalize.ShapeError, match="expected a list"):
+    with pytest.raises(ShapeError, match="expected a list"):
         normalize.source_names({"unexpected": 1})
 
 
@@ -135,7 +136,7 @@ def test_search_record_falls_back_to_content_published() -> None:
     ],
 )
 def test_a_list_of_the_wrong_kind_is_named_in_json_words(payload: object, said: str) -> None:
-    with pytest.raises(normalize.ShapeError, match=re.escape(said)):
+    with pytest.raises(ShapeError, match=re.escape(said)):
         normalize.unwrap_list(payload, ["results", "data", "items"], of="posts")
 
 
