@@ -78,7 +78,7 @@ def all_ids(emu: Emulator) -> set[str]:
 def found_within(emu: Emulator, since: dt.datetime) -> int:
     """Posts whose content.found is at or after ``since`` (the discovery sweep's range)."""
     micros = (since - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
-    return sum(1 for post in emu.indexes.get(SOURCE) if post.date("content.found") >= micros)
+    return sum(1 for post in emu.indexes.get(SOURCE) if (post.date("content.found") or 0) >= micros)
 
 
 def run_syncs(emu: Emulator, clock: Clock, tmp_path: Path, **settings: Any) -> Run:
