@@ -11,7 +11,7 @@ from types import FrameType
 
 from data365_emulator import __version__
 from data365_emulator.app import Emulator, check_loopback
-from data365_emulator.arrivals import parse_rate, parse_shares
+from data365_emulator.arrivals import parse_lag, parse_rate, parse_shares
 from data365_emulator.config import EmulatorConfig
 
 
@@ -93,6 +93,12 @@ def _live_options(p: argparse.ArgumentParser) -> None:
         default="twitter_keywords",
         help="comma list of the sources live arrivals go to, in turn",
     )
+    p.add_argument(
+        "--index-lag",
+        default="0",
+        help="live arrivals become searchable this long after content.found: 90, 90s, 2m, 1h,"
+        " or a range drawn per arrival (deterministic per seed) such as 1m-15m (0: at once)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             live_rate=parse_rate(args.live_rate),
             live_shares=parse_shares(args.live_shares),
             live_sources=tuple(s for s in args.live_sources.split(",") if s),
+            index_lag=parse_lag(args.index_lag),
         )  # fmt: skip
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)

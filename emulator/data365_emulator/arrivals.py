@@ -52,6 +52,39 @@ def parse_rate(value: object) -> float:
     return rate
 
 
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|min|h)?\s*$")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+_LAG_SPELLING = "index_lag must be a delay (90, '90s', '2m', '1h') or a range ('1m-15m')"
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(f"{_LAG_SPELLING}; got {value!r}")
+        seconds = float(match.group(1)) * _SECONDS[match.group(2) or "s"]
+    if not 0.0 <= seconds < float("inf"):
+        raise ValueError(f"index_lag must be >= 0 seconds; got {value!r}")
+    return seconds
+
+
+def parse_lag(value: object) -> tuple[float, float]:
+    """How long after ``content.found`` live arrivals become searchable, as (low, high)
+    seconds: from ``90``, ``"2m"``, ``"1m-15m"`` or a [low, high] pair (0: at once)."""
+    ends = value.split("-", 1) if isinstance(value, str) and "-" in value else value
+    if isinstance(ends, list | tuple):
+        if len(ends) != 2:
+            raise ValueError(f"{_LAG_SPELLING}; got {value!r}")
+        low, high = _seconds(ends[0]), _seconds(ends[1])
+    else:
+        low = high = _seconds(ends)
+    if high < low:
+        raise ValueError(f"index_lag: the range's low end is above its high end; got {value!r}")
+    return low, high
+
+
 def parse_shares(value: object) -> dict[str, float]:
     """Relative weights of the classes, from a mapping or ``"fresh=40,late=25,very_late=5"``;
     a class left out gets none."""

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from data365_emulator.arrivals import DEFAULT_SHARES, parse_rate, parse_shares
+from data365_emulator.arrivals import DEFAULT_SHARES, parse_lag, parse_rate, parse_shares
 from data365_emulator.sources import SOURCES
 
 #: Post counts of the seeded search indexes (short source name → posts) at scale 1.
@@ -108,6 +108,9 @@ class EmulatorConfig:
     )
     #: The sources live arrivals go to, in turn (a comma list is accepted too).
     live_sources: tuple[str, ...] = ("twitter_keywords",)
+    #: How long after its ``content.found`` a live arrival becomes searchable, (low, high)
+    #: seconds, drawn per arrival ("2m", "1m-15m" and [low, high] are read too; 0: at once).
+    index_lag: tuple[float, float] = (0.0, 0.0)
 
     # -- faults
     latency_ms: float = 0.0
@@ -151,6 +154,7 @@ class EmulatorConfig:
         # The spellings the command line and the control API accept become one form here.
         object.__setattr__(self, "live_rate", parse_rate(self.live_rate))
         object.__setattr__(self, "live_shares", parse_shares(self.live_shares))
+        object.__setattr__(self, "index_lag", parse_lag(self.index_lag))
         sources: object = self.live_sources
         if isinstance(sources, str):
             sources = tuple(s.strip() for s in sources.split(",") if s.strip())

@@ -90,6 +90,8 @@ def _route(emu: Controls, method: str, route: str, body: Any) -> Reply:
         added = emu.add_posts(body["source"], int(body["count"]), body["from_date"],
                               body["to_date"])  # fmt: skip
         return reply(200, {"added": added})
+    if route == "index-lag" and method in ("GET", "POST"):
+        return reply(200, _index_lag(emu, method, body))
     if route == "arrivals" and method in ("GET", "POST"):
         return reply(200, _arrivals(emu, method, body))
     if method == "GET" and route.startswith("post-count/"):
@@ -122,3 +124,17 @@ def _arrivals(emu: Controls, method: str, body: Any) -> dict[str, Any]:
         msg = f"arrivals: unknown fields {', '.join(unknown)}"
         raise ValueError(msg)
     return emu.add_arrivals(body["count"], body.get("source"), body.get("shares"))
+
+
+def _index_lag(emu: Controls, method: str, body: Any) -> dict[str, Any]:
+    """POST ``{"lag": "1m-15m"}`` (or seconds, or [low, high]): live arrivals found from now on
+    become searchable that long after their ``content.found``; GET: the lag and the arrivals
+    found but not searchable yet."""
+    if method == "POST":
+        if not isinstance(body, dict) or set(body) != {"lag"}:
+            msg = 'index-lag: body must be {"lag": seconds, "2m", "1m-15m" or [low, high]}'
+            raise ValueError(msg)
+        emu.configure(index_lag=body["lag"])
+    status = emu.live.status(emu.config)
+    low, high = emu.config.index_lag
+    return {"index_lag_seconds": [low, high], "pending": status["pending"]}

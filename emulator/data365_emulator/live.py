@@ -5,10 +5,16 @@ instant as ``content.found``. Whoever looks first — any request, before it is 
 ticker thread of ``Emulator`` — makes every due arrival searchable; so no request ever sees an
 index without a post found before it, and the posts depend on the clock, never on when the
 requests came. The clock is injectable: tests move it by hand instead of waiting.
+
+With an index lag (``index_lag``, seconds ``(low, high)``), an arrival found at ``t`` becomes
+searchable only at ``t + lag``, the lag drawn per arrival from [low, high] by the seed and its
+arrival number: found arrivals wait in ``_pending`` until then, as on an index that falls
+behind. Bursts stay searchable at once (they stand for a backlog landing).
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -31,7 +37,10 @@ class LiveFeed:
         self._rate = 0.0  # posts per second, from the config when started or retuned
         self._anchor_us = 0  # when the rate was set
         self._anchored = 0  # live arrivals before that
-        self.added = 0
+        self.found = 0  # live arrivals found so far (searchable or still pending)
+        #: Found arrivals not searchable yet: (searchable at µs, arrival number, found µs, source).
+        self._pending: list[tuple[int, int, int, str]] = []
+        self.added = 0  # live arrivals searchable
         self.by_class = dict.fromkeys(CLASSES, 0)
         self.bursts = 0
         self.burst_posts = 0
@@ -59,7 +68,7 @@ class LiveFeed:
 
     def catch_up(self, cfg: EmulatorConfig) -> int:
         """Make every arrival due by now searchable; returns how many were added."""
-        if self._rate <= 0:  # off: no lock taken on the path every request goes through
+        if self._rate <= 0 and not self._pending:  # off: no lock on every request's path
             return 0
         with self._lock:
             return self._add_due(self.now_us(), cfg)
@@ -100,6 +109,7 @@ class LiveFeed:
                 "sources": list(cfg.live_sources),
                 "shares": dict(cfg.live_shares),
                 "added": self.added,
+                "pending": len(self._pending),
                 "by_class": dict(self.by_class),
                 "bursts": self.bursts,
                 "burst_posts": self.burst_posts,
@@ -111,26 +121,38 @@ class LiveFeed:
     def _set_rate(self, now_us: int, rate: float) -> None:
         self._rate = rate
         self._anchor_us = now_us
-        self._anchored = self.added
+        self._anchored = self.found
 
     def _add_due(self, now_us: int, cfg: EmulatorConfig) -> int:
-        if self._rate <= 0 or now_us <= self._anchor_us:
-            return 0
-        due = self._anchored + int((now_us - self._anchor_us) * self._rate / 1_000_000)
-        if due <= self.added:
-            return 0
+        """Arrivals found by now join the pending ones; those searchable by now are added."""
+        self._find_due(now_us, cfg)
         groups: dict[str, list[tuple[int, int]]] = {}
-        for k in range(self.added, due):
-            offset_us = round((k - self._anchored + 1) * 1_000_000 / self._rate)
-            found_us = min(now_us, self._anchor_us + offset_us)
-            source = cfg.live_sources[k % len(cfg.live_sources)]
+        added = 0
+        while self._pending and self._pending[0][0] <= now_us:
+            _, k, found_us, source = heapq.heappop(self._pending)
             groups.setdefault(source, []).append((k, found_us))
+            added += 1
         for source, arrivals in groups.items():
             self._indexes.add_generated(
                 source, len(arrivals), self._builder(source, arrivals, cfg.live_shares)
             )
-        added, self.added = due - self.added, due
+        self.added += added
         return added
+
+    def _find_due(self, now_us: int, cfg: EmulatorConfig) -> None:
+        if self._rate <= 0 or now_us <= self._anchor_us:
+            return
+        due = self._anchored + int((now_us - self._anchor_us) * self._rate / 1_000_000)
+        low, high = (round(seconds * 1_000_000) for seconds in cfg.index_lag)
+        for k in range(self.found, due):
+            offset_us = round((k - self._anchored + 1) * 1_000_000 / self._rate)
+            found_us = min(now_us, self._anchor_us + offset_us)
+            source = cfg.live_sources[k % len(cfg.live_sources)]
+            lag_us = (
+                low if high <= low else random.Random(f"{self._seed}|lag|{k}").randint(low, high)
+            )
+            heapq.heappush(self._pending, (found_us + lag_us, k, found_us, source))
+        self.found = max(self.found, due)
 
     def _builder(
         self, source: str, arrivals: list[tuple[int, int]], shares: Mapping[str, float]

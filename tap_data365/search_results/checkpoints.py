@@ -17,6 +17,9 @@ A source's state partition (state.py) holds, besides the doc_date bookmark B (ne
   since is read again over its date range, emitting only posts found since a fixed date.
 - ``catchup``/``catchup_found_from`` (names kept from 0.3.0): those task ranges still to
   read and that date (a killed sync resumes them).
+- ``index_delay``: how far behind the found mark posts became searchable, as measured
+  (index_delay.py); while it passes half of ``discovery_lookback``, the discovery sweep and
+  the zone reach back twice (the zone four times) the delay instead.
 
 Bookmarks move only when a window has been read to its end, and a STATE follows every window.
 """
@@ -30,6 +33,7 @@ from typing import Any
 
 from tap_data365.normalize import format_timestamp, parse_timestamp
 from tap_data365.search_results.boundary import BoundaryZone, Bounds
+from tap_data365.search_results.index_delay import IndexDelay
 from tap_data365.search_results.plan import Lookbacks, SyncPlan
 from tap_data365.search_results.ranges import DOC_DATE, Post, Window, whole_ms
 from tap_data365.search_results.state import PartitionState
@@ -67,9 +71,14 @@ class SourceCheckpoint:
     ) -> None:
         self.state = PartitionState(state)
         discovery = lookback if discovery_lookback is None else discovery_lookback
-        self.lookbacks = Lookbacks(doc_date=lookback, discovery=discovery)
+        #: The setting; the sweep reads further back while the index lags (index_delay.py).
+        self.configured_discovery = discovery
+        self.delay = IndexDelay(self.state.index_delay)
+        widened = self.delay.lookback(discovery, self.state.found_mark)
+        self.lookbacks = Lookbacks(doc_date=lookback, discovery=widened)
         self._now = whole_ms(now)  # the found mark's cap: a bound of the next discovery sweep
-        self.zone = BoundaryZone(self.state.zone, self._zone_bounds(), zone_limit)
+        self._read_all = False  # set by adopt: this sync reads every searchable post
+        self.zone = BoundaryZone(self.state.zone, self._zone_bounds(widened), zone_limit)
         self.counts = Counts()
         self._newest_doc: str | None = None
         self._newest_found: str | None = None
@@ -84,6 +93,11 @@ class SourceCheckpoint:
         self.state.tasks_seen = plan.tasks_seen
         self.state.task_ranges = plan.task_ranges
         self.state.task_ranges_found_from = plan.task_ranges_found_from
+        # Every post searchable now is read (discovery sweep or the first full read; not a
+        # fallback, not a run bounded by end_date): its found mark can be a reference.
+        first_read = self.state.bookmark is None and not plan.task_ranges
+        open_ended = plan.doc_date is not None and plan.doc_date.end is None
+        self._read_all = open_ended and (plan.discovery is not None or first_read)
 
     # ------------------------------------------------------------------ delivering
 
@@ -105,6 +119,7 @@ class SourceCheckpoint:
                 return False
         self.zone.add(doc_id, (doc, found))
         self.counts.emitted += 1
+        self.delay.observe(found)
         return True
 
     def window_done(self, window: Window, *, task_range: bool) -> None:
@@ -137,10 +152,22 @@ class SourceCheckpoint:
 
     def finish(self) -> None:
         """Every sweep of the sync is done: keep only what the next sync reads again."""
+        mark = self.state.found_mark
+        self.state.index_delay = self.delay.finish(mark, read_all=self._read_all)
         self._store_zone(final=True)
 
-    def _zone_bounds(self) -> Bounds:
-        """Where the next sync's sweeps start re-reading (None: no marks yet)."""
+    def widened(self) -> tuple[float, dt.timedelta] | None:
+        """After ``finish``: (the delay in force, seconds; how far back the next sync's
+        discovery sweep reads) when that is beyond ``discovery_lookback``, else None."""
+        mark = self.state.found_mark
+        lookback = self.delay.lookback(self.configured_discovery, mark)
+        if lookback <= self.configured_discovery:
+            return None
+        return self.delay.estimate(mark), lookback
+
+    def _zone_bounds(self, discovery: dt.timedelta) -> Bounds:
+        """Where the next sync's sweeps start re-reading (None: no marks yet), its discovery
+        sweep reading ``discovery`` back."""
         bookmark = parse_timestamp(self.state.bookmark)
         mark = parse_timestamp(self.state.found_mark)
         if bookmark is None or mark is None:
@@ -150,11 +177,13 @@ class SourceCheckpoint:
         # read again, so they stay in the zone.
         return (
             format_timestamp(whole_ms(bookmark - self.lookbacks.doc_date)),
-            format_timestamp(whole_ms(mark - self.lookbacks.discovery)),
+            format_timestamp(whole_ms(mark - discovery)),
         )
 
     def _store_zone(self, *, final: bool = False) -> None:
-        self.state.zone = self.zone.store(self._zone_bounds(), final=final)
+        mark = self.state.found_mark
+        reach = self.delay.zone_reach(self.configured_discovery, mark, final=final)
+        self.state.zone = self.zone.store(self._zone_bounds(reach), final=final)
         self.counts.zone_overflow = self.zone.overflow
 
 

@@ -5,7 +5,8 @@ The SDK owns the partition's dict and writes it out as STATE; ``PartitionState``
 over it. Besides the SDK's ``replication_key``/``replication_key_value`` (the doc_date
 bookmark) a partition holds ``found_mark``, ``zone`` (or ``seen``, as tap versions before the
 zone wrote it), ``tasks_seen``, and while a task-range sweep is pending its ranges and their
-filter (see checkpoints.py for what each means).
+filter (see checkpoints.py for what each means), and ``index_delay``: the delay measured
+between posts' discovery and their indexing (index_delay.py; absent in older states).
 
 The keys of those two keep the names release 0.3.0 wrote (``catchup``,
 ``catchup_found_from``): states written by either version resume in the other.
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from tap_data365.normalize import format_timestamp, parse_timestamp
+from tap_data365.search_results import index_delay
 from tap_data365.search_results.boundary import DIGEST, load_legacy
 from tap_data365.search_results.ranges import DOC_DATE, Window
 
@@ -31,6 +33,7 @@ TASKS_SEEN = "tasks_seen"
 TASK_RANGES = "catchup"
 TASK_RANGES_FOUND_FROM = "catchup_found_from"
 ZONE = "zone"
+INDEX_DELAY = "index_delay"
 #: The zone as tap versions before it stored it (read once, then replaced by ``zone``).
 LEGACY_SEEN = "seen"
 
@@ -110,6 +113,18 @@ class PartitionState:
     def zone(self, groups: list[list[int | str]]) -> None:
         self.raw[ZONE] = groups
         self.raw.pop(LEGACY_SEEN, None)
+
+    @property
+    def index_delay(self) -> dict[str, Any] | None:
+        """The measured index delay and its reference (index_delay.py)."""
+        return self.raw.get(INDEX_DELAY)
+
+    @index_delay.setter
+    def index_delay(self, value: dict[str, Any] | None) -> None:
+        if value:
+            self.raw[INDEX_DELAY] = value
+        else:
+            self.raw.pop(INDEX_DELAY, None)
 
     @staticmethod
     def problem(part: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -199,4 +214,5 @@ CHECKS: dict[str, Check] = {
     FOUND_MARK: _timestamp,
     LEGACY_SEEN: _seen,
     ZONE: _zone,
+    INDEX_DELAY: index_delay.check,
 }

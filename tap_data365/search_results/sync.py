@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from tap_data365.errors import parse_answer
 from tap_data365.search_results.checkpoints import SourceCheckpoint, chunks
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import HitWarnings, count_total, search_hits, search_post
+from tap_data365.search_results.index_delay import minutes
 from tap_data365.search_results.plan import Sweep, SyncPlan, plan_sync
 from tap_data365.search_results.ranges import Post, Record
 from tap_data365.search_results.sizing import WindowSizer
@@ -174,5 +176,24 @@ class SubSourceSync:
                 counts.zone_overflow,
                 self._settings.boundary_zone_max_posts,
             )
+        self._report_delay()
         for warning in self._warnings.warnings(index):
             self._logger.warning(warning)
+
+    def _report_delay(self) -> None:
+        widened = self._checkpoint.widened()
+        if widened is None:
+            return  # a delay well inside discovery_lookback_minutes: nothing to say
+        delay, lookback = widened
+        configured = self._checkpoint.configured_discovery
+        self._logger.warning(
+            "search_results %s: posts became searchable up to %s after their discovery date "
+            "(content.found), more than half of discovery_lookback_minutes (%d): the discovery "
+            "sweep reads %s back instead (at most 24 h) so none is missed; raise "
+            "discovery_lookback_minutes to %d or more",
+            self._index,
+            minutes(delay),
+            configured.total_seconds() // 60,
+            minutes(lookback),
+            math.ceil(lookback.total_seconds() / 60),
+        )

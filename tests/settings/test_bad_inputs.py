@@ -96,6 +96,11 @@ BAD_STATES = [
     pytest.param(
         _bookmark(catchup_found_from=17), "catchup_found_from", id="catchup-found-from-number"
     ),
+    pytest.param(_bookmark(index_delay=[600]), "index_delay", id="index-delay-list"),
+    pytest.param(_bookmark(index_delay={"seconds": -5}), "index_delay", id="index-delay-negative"),
+    pytest.param(
+        _bookmark(index_delay={"reference": "soon"}), "index_delay", id="index-delay-date"
+    ),
 ]
 
 
