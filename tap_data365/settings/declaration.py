@@ -110,7 +110,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         "(content.found) this many minutes before the newest discovery date "
         "delivered, for the indexing delay between a post's discovery and the moment "
         "it becomes searchable. Posts already delivered are skipped, not emitted "
-        "again.",
+        "again. When the tap measures posts becoming searchable later than half of it, it "
+        "reads further back (twice the delay, at most 24 h) and warns.",
     ),
     th.Property(
         "boundary_zone_max_posts",
