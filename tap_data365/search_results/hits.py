@@ -77,9 +77,9 @@ def search_hits(payload: object) -> list[dict[str, Any]]:
             msg = "search results hold entries that are not objects"
             raise ShapeError(msg)
         source = hit.get("_source")
-        documents.append(
-            dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit)
-        )
+        document = source if isinstance(source, Mapping) and "id" not in hit else hit
+        # A freshly decoded body is ours to change: only another mapping type is copied.
+        documents.append(document if type(document) is dict else dict(document))
     return documents
 
 
@@ -123,10 +123,23 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
     else:
         if raw_date is None:
             warnings.note("bad_date", document["id"])
+    if doc_date is not None and raw_date is not None:
+        _share_published(document, raw_date, doc_date)
     found = _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
     return Post(document, document["id"], doc_date, found)
+
+
+def _share_published(document: Record, raw_date: object, doc_date: str) -> None:
+    """``content.published`` sent as the very value ``doc_date`` was read from gets the
+    normalised ``doc_date``: what the conformance would write, without parsing it again."""
+    content = document.get("content")
+    if type(content) is not dict:
+        return
+    published = content.get("published")
+    if published is raw_date or (type(published) is type(raw_date) and published == raw_date):
+        content["published"] = doc_date
 
 
 def _normalize_found(document: Record) -> str | None:

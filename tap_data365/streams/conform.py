@@ -161,14 +161,23 @@ class _Level:
             for name, prop in properties.items()
             if name != EXTRA and "properties" not in prop and (plan := _field_plan(prop))
         }
+        #: Fields whose value needs nothing but its one accepted type: one lookup and one
+        #: identity test for most values of most posts.
+        self.exact: dict[str, type] = {
+            name: ok_types[0]
+            for name, (ok_types, check, _) in self.fields.items()
+            if check == _PLAIN and len(ok_types) == 1
+        }
 
     def conform(self, node: dict[str, Any]) -> None:
         # One pass over the values the API sent (fewer than the declared fields), checking
         # types inline: this runs for every block of every post.
-        fields, declared = self.fields, self.declared
+        fields, declared, exact = self.fields, self.declared, self.exact
         unknown: list[str] | None = None
         wrong: list[str] | None = None
         for key, value in node.items():
+            if type(value) is exact.get(key):
+                continue
             plan = fields.get(key)
             if plan is None:
                 if key not in declared:
