@@ -218,16 +218,14 @@ class _Level:
             node[EXTRA] = {**existing, **moved} if isinstance(existing, dict) else moved
 
 
-#: A fixed-width timestamp (what the _TIMESTAMP check accepts), for msgspec's pattern.
-_FIXED_WIDTH_PATTERN = rf"(?s)\A.{{{FIXED_WIDTH - 8}}}\..{{6}}Z\Z"
-
 #: The msgspec type of a value each plan takes as it is (the checks of _Level.conform).
 _STRICT_TYPES: dict[tuple[str, str | None], Any] = {
     ("integer", None): Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX)],
     ("number", None): int | float,
     ("boolean", None): bool,
     ("string", None): str,
-    ("string", "date-time"): Annotated[str, msgspec.Meta(pattern=_FIXED_WIDTH_PATTERN)],
+    # Checked for the fixed width after msgspec (a pattern there costs ~1 us a post).
+    ("string", "date-time"): str,
     ("string", "date"): Annotated[str, msgspec.Meta(min_length=10, max_length=10)],
     ("object", None): dict[str, Any],
     ("array", None): list[str],
@@ -275,12 +273,27 @@ class RecordConformer:
         }
         structs = {name: _strict_struct(name, properties[name], {}) for name in self._blocks}
         self._strict = _strict_struct("Record", schema, structs)
+        levels = [(None, self._top), *self._blocks.items()]
+        #: (block or None for the record itself, field) of every date-time field.
+        self._timestamps = [
+            (block, name)
+            for block, level in levels
+            for name, (_, check, _) in level.fields.items()
+            if check == _TIMESTAMP
+        ]
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
         try:
             msgspec.convert(record, self._strict)
         except msgspec.ValidationError:
             return self._conform(record)
+        for block, name in self._timestamps:
+            node = record if block is None else record.get(block)
+            value = None if node is None else node.get(name)
+            if value is not None and not (
+                len(value) == FIXED_WIDTH and value[-1] == "Z" and value[-8] == "."
+            ):
+                return self._conform(record)
         return record  # what _conform would leave unchanged (see _strict_struct)
 
     def _conform(self, record: dict[str, Any]) -> dict[str, Any]:
