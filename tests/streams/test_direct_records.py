@@ -21,7 +21,7 @@ import pytest
 from data365_emulator import Emulator
 from tap_data365.tap import RecordBatchingWriter, TapData365
 from tests.helpers.emulator import start_emulator
-from tests.helpers.tap import API_KEY, sync
+from tests.helpers.tap import API_KEY, run_tap, sync
 
 SOURCES = {"twitter_keywords": 700, "tiktok_hashtag": 120}
 START: dict[str, Any] = {"start_date": "2024-01-01T00:00:00Z", "sources": sorted(SOURCES)}
@@ -95,3 +95,33 @@ def test_a_deselected_field_turns_the_direct_path_off() -> None:
     stream = _search_stream({})
     stream.mask[("properties", "author")] = False
     assert stream._direct_record_writer is None
+
+
+def test_test_mode_still_stops_after_one_record(emulator: Emulator, tmp_path: Path) -> None:
+    # --test sets the SDK's record limit, which only its own loop checks.
+    config = {"api_key": API_KEY, "api_url": emulator.url, **START}
+    result = run_tap(tmp_path, config, args=["--test"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(result.records["search_results"]) == 1
+    assert len(result.records["sources"]) == 1
+
+
+def _record_counts(stderr: str) -> dict[str, int]:
+    """The SDK's record_count metric points of search_results, summed per tag set."""
+    counts: dict[str, int] = {}
+    for line in stderr.splitlines():
+        if "METRIC" in line and '"record_count"' in line:
+            point = json.loads(line[line.index("{") :])
+            if point["tags"].get("stream") == "search_results":
+                tags = json.dumps({**point["tags"], "pid": None}, sort_keys=True)
+                counts[tags] = counts.get(tags, 0) + point["value"]
+    return counts
+
+
+def test_the_sdk_metrics_count_the_direct_records(emulator: Emulator, tmp_path: Path) -> None:
+    metrics: dict[str, Any] = {"metrics_log_level": "INFO"}
+    direct = sync(emulator, tmp_path, name="direct", **START, **metrics)
+    through_sdk = sync(emulator, tmp_path, name="sdk", **START, **metrics, **NO_OP_MAP)
+    counts = _record_counts(direct.stderr)
+    assert sum(counts.values()) == sum(SOURCES.values())
+    assert counts == _record_counts(through_sdk.stderr)

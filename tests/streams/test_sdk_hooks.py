@@ -52,6 +52,9 @@ RECORDED = {
     "contrib.msgspec.serialize_jsonl": "0ed6a3e279467f0d",
     "RecordMessage.to_dict": "821fe177d16c97aa",
     "RecordMessage.__post_init__": "dd3f2d7ace58e0a5",
+    "Stream._get_state_partition_context": "e621b72985cafacf",
+    "Stream._write_starting_replication_value": "0a24e5d05cd5353c",
+    "Stream._finalize_state": "e08e1d0714a904b2",
 }
 
 SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -79,6 +82,9 @@ SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "contrib.msgspec.serialize_jsonl": serialize_jsonl,
     "RecordMessage.to_dict": RecordMessage.to_dict,
     "RecordMessage.__post_init__": RecordMessage.__post_init__,
+    "Stream._get_state_partition_context": Stream._get_state_partition_context,
+    "Stream._write_starting_replication_value": Stream._write_starting_replication_value,
+    "Stream._finalize_state": Stream._finalize_state,
 }
 
 
