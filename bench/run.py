@@ -74,7 +74,6 @@ class Emulator:
         return json.loads(raw) if raw else None
 
     def searches(self, path: str = "/api/search") -> list[dict[str, Any]]:
-        """The search (or other ``path``) requests logged since the last ``clear``."""
         log = self.control("GET", "/_emulator/requests")
         return [entry for entry in log if entry["path"].startswith(path)]
 
@@ -162,18 +161,13 @@ def alternate(
 
 
 def posts_in(path: Path) -> tuple[int, int, int, int]:
-    """RECORD messages, distinct ids, STATE messages and the final STATE's size in an output."""
-    ids: list[str] = []
-    state = ""
-    states = 0
-    with path.open() as output:
-        for line in output:
-            if line.startswith('{"type":"RECORD"'):
-                ids.append(json.loads(line)["record"]["id"])
-            elif '"STATE"' in line[:30]:
-                states += 1
-                state = json.dumps(json.loads(line)["value"])
-    return len(ids), len(set(ids)), states, len(state)
+    """RECORD messages, distinct ids, STATE messages and the final STATE's size in an output,
+    counted in a child (bench/outputs.py): a child's peak RSS counts the memory of the parent
+    it was forked from, so a million ids held here would show in every later figure."""
+    command = [sys.executable, str(HERE / "outputs.py"), str(path)]
+    counted = subprocess.run(command, capture_output=True, check=True, text=True).stdout
+    records, distinct, states, state_bytes = json.loads(counted)
+    return records, distinct, states, state_bytes
 
 
 def fig_requests(posts: int, workdir: Path, runs: int) -> dict[str, Any]:
