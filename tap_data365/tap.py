@@ -8,16 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import encoder
 from singer_sdk.singerlib import Message, RecordMessage
 from typing_extensions import override
 
 from tap_data365 import streams
-from tap_data365.sdk_hooks import FencedTap
+from tap_data365.sdk_hooks import DirectRecordWriter, FencedTap
 from tap_data365.settings import CONFIG_SCHEMA, check_settings
 
 
-class RecordBatchingWriter(MsgSpecWriter):
+class RecordBatchingWriter(DirectRecordWriter):
     """msgspec serialisation, written to stdout in blocks instead of one write per message.
 
     The SDK's writer flushes after each message: one system call per post (and with
@@ -37,6 +37,15 @@ class RecordBatchingWriter(MsgSpecWriter):
     def write_message(self, message: Message) -> None:
         self._pending += self.format_message(message)
         if not isinstance(message, RecordMessage) or len(self._pending) >= self.FLUSH_BYTES:
+            self.flush()
+
+    @override
+    def write_record_line(self, line: dict[str, Any]) -> None:
+        # Encoded straight into the pending block: no intermediate bytes per post.
+        pending = self._pending
+        encoder.encode_into(line, pending, -1)
+        pending += b"\n"
+        if len(pending) >= self.FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:

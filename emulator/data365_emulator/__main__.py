@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=365, help="random seed of the generated posts")
     p.add_argument("--scale", type=float, default=1.0, help="multiply seeded post counts")
+    p.add_argument("--posts", type=int, default=None,
+                   help="posts seeded in twitter_keywords, whatever --scale says")  # fmt: skip
     p.add_argument("--empty", action="store_true", help="no seeded posts")
     p.add_argument("--seed-tasks", action="store_true", help="complete tasks for seeded posts")
     p.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every answer")
@@ -121,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             live_sources=tuple(s for s in args.live_sources.split(",") if s),
             index_lag=parse_lag(args.index_lag),
         )  # fmt: skip
+        if args.posts is not None:  # --scale applied to the other sources, not to this count
+            counts = {**cfg.seed_counts(), "twitter_keywords": args.posts}
+            cfg = cfg.replace({"seed_posts": counts, "scale": 1.0})
     except ValueError as exc:
         print(f"data365-emulator: {exc}", file=sys.stderr)
         return 2

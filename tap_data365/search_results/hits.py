@@ -92,9 +92,9 @@ def search_hits(payload: object) -> list[dict[str, Any]]:
             msg = "search results hold entries that are not objects"
             raise ShapeError(msg)
         source = hit.get("_source")
-        documents.append(
-            dict(source) if isinstance(source, Mapping) and "id" not in hit else dict(hit)
-        )
+        document = source if isinstance(source, Mapping) and "id" not in hit else hit
+        # A freshly decoded body is ours to change: only another mapping type is copied.
+        documents.append(document if type(document) is dict else dict(document))
     return documents
 
 
@@ -139,6 +139,8 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
         if raw_date is not None:
             document[RAW_DATE_FIELD] = raw_date
         warnings.note(problem, document["id"])
+    if doc_date is not None and raw_date is not None:
+        _share_published(document, raw_date, doc_date)
     found = _normalize_found(document)
     if not document.get("data_source"):
         document["data_source"] = index
@@ -155,6 +157,17 @@ def _implausible(raw_date: object) -> str | None:
         return None
     latest = dt.datetime.now(dt.UTC) + PLAUSIBLE_AHEAD
     return None if PLAUSIBLE_FROM <= moment <= latest else "implausible_date"
+
+
+def _share_published(document: Record, raw_date: object, doc_date: str) -> None:
+    """``content.published`` sent as the very value ``doc_date`` was read from gets the
+    normalised ``doc_date``: what the conformance would write, without parsing it again."""
+    content = document.get("content")
+    if type(content) is not dict:
+        return
+    published = content.get("published")
+    if published is raw_date or (type(published) is type(raw_date) and published == raw_date):
+        content["published"] = doc_date
 
 
 def _normalize_found(document: Record) -> str | None:

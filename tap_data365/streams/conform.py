@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -161,14 +161,23 @@ class _Level:
             for name, prop in properties.items()
             if name != EXTRA and "properties" not in prop and (plan := _field_plan(prop))
         }
+        #: Fields whose value needs nothing but its one accepted type: one lookup and one
+        #: identity test for most values of most posts.
+        self.exact: dict[str, type] = {
+            name: ok_types[0]
+            for name, (ok_types, check, _) in self.fields.items()
+            if check == _PLAIN and len(ok_types) == 1
+        }
 
     def conform(self, node: dict[str, Any]) -> None:
         # One pass over the values the API sent (fewer than the declared fields), checking
         # types inline: this runs for every block of every post.
-        fields, declared = self.fields, self.declared
+        fields, declared, exact = self.fields, self.declared, self.exact
         unknown: list[str] | None = None
         wrong: list[str] | None = None
         for key, value in node.items():
+            if type(value) is exact.get(key):
+                continue
             plan = fields.get(key)
             if plan is None:
                 if key not in declared:
@@ -209,18 +218,85 @@ class _Level:
             node[EXTRA] = {**existing, **moved} if isinstance(existing, dict) else moved
 
 
+#: The msgspec type of a value each plan takes as it is (the checks of _Level.conform).
+_STRICT_TYPES: dict[tuple[str, str | None], Any] = {
+    ("integer", None): Annotated[int, msgspec.Meta(ge=INT_MIN, le=INT_MAX)],
+    ("number", None): int | float,
+    ("boolean", None): bool,
+    ("string", None): str,
+    # Checked for the fixed width after msgspec (a pattern there costs ~1 us a post).
+    ("string", "date-time"): str,
+    ("string", "date"): Annotated[str, msgspec.Meta(min_length=10, max_length=10)],
+    ("object", None): dict[str, Any],
+    ("array", None): list[str],
+}
+
+
+def _strict_struct(name: str, schema: Mapping[str, Any], blocks: Mapping[str, Any]) -> Any:
+    """A msgspec Struct that accepts exactly the objects _Level.conform leaves unchanged:
+    no undeclared field, every typed value of its accepted type (or null); ``blocks``: the
+    fields that are themselves such Structs (absent, or an object; never null)."""
+    fields: list[tuple[str, Any, Any]] = []
+    for key, prop in schema.get("properties", {}).items():
+        if key in blocks:
+            kind: Any = blocks[key] | msgspec.UnsetType
+        else:
+            plan = None if key == EXTRA or "properties" in prop else _field_plan(prop)
+            kind = Any if plan is None else _strict_type(prop) | None | msgspec.UnsetType
+        fields.append((f"f{len(fields)}", kind, msgspec.UNSET))
+    rename = {f"f{i}": key for i, key in enumerate(schema.get("properties", {}))}
+    # gc=False: the Structs are dropped at once and hold no cycles; not tracking them is cheaper.
+    return msgspec.defstruct(name, fields, rename=rename, forbid_unknown_fields=True, gc=False)
+
+
+def _strict_type(prop: Mapping[str, Any]) -> Any:
+    types = prop.get("type", [])
+    kind = next(t for t in ([types] if isinstance(types, str) else types) if t != "null")
+    return _STRICT_TYPES[(kind, prop.get("format"))]
+
+
 class RecordConformer:
-    """Applies a stream schema's types to its records (see the module docstring)."""
+    """Applies a stream schema's types to its records (see the module docstring).
+
+    Most records need no change: msgspec checks that in one C call against Structs built
+    from the schema (``_strict_struct``), ~5x faster than the per-field loop, which then
+    runs only for the records it refuses.
+    """
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
         self._top = _Level(schema)
+        properties: Mapping[str, Any] = schema.get("properties", {})
         self._blocks = {
             name: _Level(prop)
-            for name, prop in schema.get("properties", {}).items()
+            for name, prop in properties.items()
             if name != EXTRA and "properties" in prop
         }
+        structs = {name: _strict_struct(name, properties[name], {}) for name in self._blocks}
+        self._strict = _strict_struct("Record", schema, structs)
+        levels = [(None, self._top), *self._blocks.items()]
+        #: (block or None for the record itself, field) of every date-time field.
+        self._timestamps = [
+            (block, name)
+            for block, level in levels
+            for name, (_, check, _) in level.fields.items()
+            if check == _TIMESTAMP
+        ]
 
     def __call__(self, record: dict[str, Any]) -> dict[str, Any]:
+        try:
+            msgspec.convert(record, self._strict)
+        except msgspec.ValidationError:
+            return self._conform(record)
+        for block, name in self._timestamps:
+            node = record if block is None else record.get(block)
+            value = None if node is None else node.get(name)
+            if value is not None and not (
+                len(value) == FIXED_WIDTH and value[-1] == "Z" and value[-8] == "."
+            ):
+                return self._conform(record)
+        return record  # what _conform would leave unchanged (see _strict_struct)
+
+    def _conform(self, record: dict[str, Any]) -> dict[str, Any]:
         misplaced: dict[str, Any] | None = None
         for name, level in self._blocks.items():
             block = record.get(name, _ABSENT)

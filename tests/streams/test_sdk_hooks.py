@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.helpers import _util
+from singer_sdk.mapper import SameRecordTransform, StreamMap
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams._state import StreamStateManager
 
 from tap_data365 import sdk_hooks
@@ -40,6 +43,18 @@ RECORDED = {
     "PluginBase._handle_termination": "d467c7407cf55b00",
     "Tap._handle_termination": "2bb79ae47769883a",
     "helpers._util.utc_now": "79d85139ddece0a3",
+    "Stream._write_record_message": "292b7bed39883bd9",
+    "Stream._process_record": "8529b9f3ce2f849d",
+    "SameRecordTransform.transform": "db46d82cacfd5593",
+    "StreamMap.transform": "3d21910fbf85f850",
+    "StreamMap.flatten_record": "ccb0ee05e2c2b860",
+    "MsgSpecWriter.serialize_message": "e00a8a7be058c6fd",
+    "contrib.msgspec.serialize_jsonl": "0ed6a3e279467f0d",
+    "RecordMessage.to_dict": "821fe177d16c97aa",
+    "RecordMessage.__post_init__": "dd3f2d7ace58e0a5",
+    "Stream._get_state_partition_context": "e621b72985cafacf",
+    "Stream._write_starting_replication_value": "0a24e5d05cd5353c",
+    "Stream._finalize_state": "e08e1d0714a904b2",
 }
 
 SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -58,6 +73,18 @@ SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "PluginBase._handle_termination": PluginBase._handle_termination,
     "Tap._handle_termination": Tap._handle_termination,
     "helpers._util.utc_now": _util.utc_now,
+    "Stream._write_record_message": Stream._write_record_message,
+    "Stream._process_record": Stream._process_record,
+    "SameRecordTransform.transform": SameRecordTransform.transform,
+    "StreamMap.transform": StreamMap.transform,
+    "StreamMap.flatten_record": StreamMap.flatten_record,
+    "MsgSpecWriter.serialize_message": MsgSpecWriter.serialize_message,
+    "contrib.msgspec.serialize_jsonl": serialize_jsonl,
+    "RecordMessage.to_dict": RecordMessage.to_dict,
+    "RecordMessage.__post_init__": RecordMessage.__post_init__,
+    "Stream._get_state_partition_context": Stream._get_state_partition_context,
+    "Stream._write_starting_replication_value": Stream._write_starting_replication_value,
+    "Stream._finalize_state": Stream._finalize_state,
 }
 
 
@@ -80,6 +107,10 @@ def test_the_sdk_still_calls_the_hooks_where_they_expect() -> None:
     handlers = inspect.getsource(PluginBase._setup_signal_handlers)
     assert "signal.SIGTERM, self._handle_termination" in handlers
     assert "self._validate_config(raise_errors=" in inspect.getsource(PluginBase.__init__)
+    # The direct record path replaces these two calls of the SDK's record loop.
+    loop = inspect.getsource(Stream._sync_records)
+    assert "self._write_record_message(record)" in loop
+    assert "self._process_record(" in loop
 
 
 WRITER = RecordBatchingWriter()
