@@ -46,6 +46,6 @@ from data365_emulator.config import EmulatorConfig
 from data365_emulator.requestlog import LoggedRequest
 
 #: Released with the tap under the same tag; tests/project/test_release.py checks the two agree.
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 __all__ = ["Emulator", "EmulatorConfig", "LoggedRequest", "__version__"]
