@@ -117,7 +117,8 @@ class PagePipeline:
             ]
             self._waiting.extendleft(reversed([*fresh, *ahead_of_time]))
             self._ask_ahead(len(keys))
-            self._send()
+            sendable = self._sendable()
+        self._send(sendable)
         try:
             return [self._asked[key].result() for key in keys]
         finally:
@@ -145,22 +146,33 @@ class PagePipeline:
         self._asked[key] = request.answer
         return request
 
-    def _send(self) -> None:
-        """Requests out while a slot is free (called with the lock held)."""
+    def _sendable(self) -> list[_Request]:
+        """The requests that take the free slots (called with the lock held)."""
+        sendable = []
         while self._waiting and self._in_flight < self._slots and not self._closed:
-            request = self._waiting.popleft()
+            sendable.append(self._waiting.popleft())
             self._in_flight += 1
-            sent = self._pool.submit(request.call)
+        return sendable
+
+    def _send(self, requests: list[_Request]) -> None:
+        """Out of the lock: an answer already in runs its callback in this thread."""
+        for request in requests:
+            try:
+                sent = self._pool.submit(request.call)
+            except RuntimeError:  # closed meanwhile: the sync stopped
+                request.answer.cancel()
+                continue
             sent.add_done_callback(partial(self._answered, request.answer))
 
     def _answered(self, target: Future[Any], done: Future[Any]) -> None:
+        # The answer first: the reader may be waiting for it.
+        if target.set_running_or_notify_cancel():  # else dropped by close
+            error = done.exception()
+            if error is None:
+                target.set_result(done.result())
+            else:
+                target.set_exception(error)
         with self._lock:
             self._in_flight -= 1
-            self._send()
-        if not target.set_running_or_notify_cancel():
-            return  # dropped by close
-        error = done.exception()
-        if error is None:
-            target.set_result(done.result())
-        else:
-            target.set_exception(error)
+            sendable = self._sendable()
+        self._send(sendable)
