@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tap_data365.search_results.inflight import PageFetcher
 from tap_data365.search_results.ranges import FOUND, Window, combine_query
-from tap_data365.search_results.windows import PageFetcher
 
 #: Posts compared between "the query" and "the query, found at any time".
 PROBE_SIZE = 10

@@ -19,12 +19,13 @@ from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import HitWarnings, count_total, search_hits, search_post
 from tap_data365.search_results.index_delay import minutes
 from tap_data365.search_results.plan import Sweep, SyncPlan, plan_sync
-from tap_data365.search_results.ranges import Post, Record
+from tap_data365.search_results.ranges import Post, Record, combine_query
 from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.state import REPLICATION_KEY
-from tap_data365.search_results.windows import WindowReader
+from tap_data365.search_results.windows import WindowReader, page_pipeline
 
 if TYPE_CHECKING:
+    from tap_data365.search_results.inflight import PagePipeline
     from tap_data365.settings import Settings
 
 __all__ = ["REPLICATION_KEY", "CountRequest", "SearchRequest", "SubSourceSync"]
@@ -82,8 +83,14 @@ class SubSourceSync:
         plan = self._plan()
         self._checkpoint.adopt(plan)
         self._save()  # the plan is durable before anything is read
-        for sweep in plan.sweeps():
-            yield from self._sweep(sweep)
+        sweeps = plan.sweeps()
+        # One pipeline for all sweeps: the next sweep's first page is asked for while the
+        # last window of this one is read and handed out.
+        with page_pipeline(
+            self._fetch_page, self._settings.page_size, self._settings.api.max_concurrency
+        ) as pipeline:
+            for sweep, following in zip(sweeps, [*sweeps[1:], None], strict=True):
+                yield from self._sweep(sweep, pipeline, following)
         self._checkpoint.finish()
         self._save()
         self._report()
@@ -122,7 +129,9 @@ class SubSourceSync:
         )
         return False
 
-    def _sweep(self, sweep: Sweep) -> Iterator[Record]:
+    def _sweep(
+        self, sweep: Sweep, pipeline: PagePipeline, following: Sweep | None
+    ) -> Iterator[Record]:
         settings = self._settings
         self._logger.debug(
             "search_results %s: %s sweep over %s",
@@ -141,9 +150,13 @@ class SubSourceSync:
             describe=f"index {self._index}",
             fixed_range=sweep.fixed_range,
             sizer=self._sizer,
+            pipeline=pipeline,
         )
+        then = None  # the query of the next sweep's first window, read right after this one
+        if following is not None:
+            then = combine_query(settings.search_query, following.windows[0], following.fixed_range)
         accept, done = self._checkpoint.accept, self._checkpoint.window_done
-        for completed in reader.read(sweep.windows):
+        for completed in reader.read(sweep.windows, then):
             # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
             for part, posts in chunks(completed):
                 for post in posts:

@@ -18,7 +18,7 @@ from tap_data365.search_results.hits import search_post
 from tap_data365.search_results.plan import SyncPlan, plan_sync
 from tap_data365.search_results.ranges import Post, Window, combine_query, merge_ranges
 from tap_data365.search_results.sizing import WindowSizer
-from tap_data365.search_results.windows import WindowReader
+from tap_data365.search_results.windows import AHEAD_ROUNDS, CompletedWindow, WindowReader
 from tap_data365.settings import Settings
 from tests.helpers.emulator import start_emulator
 from tests.helpers.tap import API_KEY
@@ -330,14 +330,21 @@ def test_counted_windows_are_read_one_at_a_time_without_probes(emulator: Emulato
         describe="test index",
         sizer=WindowSizer(count, warnings.append),
     )
-    completed = list(reader.read([Window(at("2024-01-01"), None)]))
+    completed: list[CompletedWindow] = []
+    handed_out_after: list[int] = []  # requests started when each window was handed out
+    for window in reader.read([Window(at("2024-01-01"), None)]):
+        handed_out_after.append(len(calls))
+        completed.append(window)
     assert len({p.id for c in completed for p in c.posts}) == 25_000
     assert warnings == []
     assert all(offset < 9_900 for _, offset in calls)  # no window was probed
-    # After the first page of the whole range (the sample), the windows' pages never
-    # interleave: one window is buffered at a time, whatever the concurrency.
-    order = [query for query, _ in calls[1:]]
-    runs = [query for i, query in enumerate(order) if i == 0 or order[i - 1] != query]
-    assert len(runs) == len(set(runs)) == len(completed)
+    # After the first page of the whole range (the sample), every window read is handed out
+    # whole, and when one is, at most AHEAD_ROUNDS rounds of the next ones' pages have been
+    # asked for (inflight.py): memory holds the window and at most that many pages more.
+    queries = [combine_query("*", c.window) for c in completed]
+    assert {query for query, _ in calls[1:]} == set(queries)
+    for k, started in enumerate(handed_out_after):
+        later = set(queries[k + 1 :])
+        assert sum(1 for query, _ in calls[:started] if query in later) <= AHEAD_ROUNDS * 4
     assert len(calls) <= 25_000 // 100 + 1 + len(completed)
     assert len(counted) <= len(completed)
