@@ -23,44 +23,22 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from run import API_KEY, Emulator
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-API_KEY = "bench-key"
 SOURCE = "twitter_keywords"
 INDEX = "data365_" + SOURCE
 START_DATE = "2024-01-01T00:00:00Z"
 
 
-class Emulator:
-    def __init__(self, *flags: str) -> None:
-        command = [sys.executable, "-m", "data365_emulator", "--port", "0",
-                   "--api-key", API_KEY, *flags]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if "listening on" not in line:
-            self.process.kill()
-            raise SystemExit(f"emulator did not start: {line!r}")
-        self.url = line.strip().rsplit(" ", 1)[-1]
-
-    def control(self, method: str, path: str) -> Any:
-        request = urllib.request.Request(self.url + path, method=method)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
-
-    def requests_since_clear(self) -> list[dict[str, Any]]:
-        log: list[dict[str, Any]] = self.control("GET", "/_emulator/requests")
-        self.control("DELETE", "/_emulator/requests")
-        return log
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait()
+def requests_since_clear(emu: Emulator) -> list[dict[str, Any]]:
+    log: list[dict[str, Any]] = emu.control("GET", "/_emulator/requests")
+    emu.clear()
+    return log
 
 
 def timed(command: list[str], out: Path, env: dict[str, str]) -> tuple[float, int]:
@@ -135,13 +113,10 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
-    emu = Emulator("--latency-ms", str(args.latency_ms), "--scale", str(args.scale),
-                   "--count-api", args.count_api)  # fmt: skip
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            results = _measure(emu, Path(tmp), args)
-    finally:
-        emu.close()
+    flags = ["--latency-ms", str(args.latency_ms), "--scale", str(args.scale),
+             "--count-api", args.count_api]  # fmt: skip
+    with Emulator(None, *flags) as emu, tempfile.TemporaryDirectory() as tmp:
+        results = _measure(emu, Path(tmp), args)
     pager = statistics.median(results["pager"]["times"])
     print(f"{args.latency_ms:g} ms per request, Count API {args.count_api}, "
           f"{args.runs} alternating runs (medians)")  # fmt: skip
@@ -164,12 +139,12 @@ def _measure(emu: Emulator, tmp: Path, args: argparse.Namespace) -> dict[str, di
         (tmp / name).mkdir()
         commands[name] = (tap_command(emu, tmp / name, env), env)
     results: dict[str, dict[str, Any]] = {name: {"times": []} for name in commands}
-    emu.requests_since_clear()
+    requests_since_clear(emu)
     for _ in range(args.runs):
         for name, (command, env) in commands.items():
             out = tmp / f"{name}.out"
             seconds, rss = timed(command, out, env)
-            log = emu.requests_since_clear()
+            log = requests_since_clear(emu)
             result = results[name]
             result["times"].append(seconds)
             result["rss"] = rss

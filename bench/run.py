@@ -56,9 +56,11 @@ FIGURES = ("cpu", "requests", "wall100", "throttled", "memory", "faults")
 class Emulator:
     """The emulator in its own process, for one figure."""
 
-    def __init__(self, posts: int, *flags: str) -> None:
+    def __init__(self, posts: int | None, *flags: str) -> None:
+        """``posts``: that many in twitter_keywords; None: the emulator's own seeded data."""
+        sized = [] if posts is None else ["--posts", str(posts)]
         command = [sys.executable, "-m", "data365_emulator", "--port", "0",
-                   "--api-key", API_KEY, "--posts", str(posts), *flags]  # fmt: skip
+                   "--api-key", API_KEY, *sized, *flags]  # fmt: skip
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
