@@ -324,7 +324,7 @@ def task_record(task: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 def _or_as_sent(parse: Any, value: object) -> Any:
     """``parse(value)``, or the value as sent when unreadable: the stream's schema conformer
-    (conform.py) then keeps it in ``extra_fields`` and leaves the typed field null."""
+    (streams/conform.py) then keeps it in ``extra_fields`` and leaves the typed field null."""
     try:
         return parse(value)
     except ValueError:

@@ -3,7 +3,7 @@
 One session policy (a keep-alive session per thread, the key in its headers only, redirects
 never followed, every body read within ``request_timeout``), one retry policy (``retry.py``:
 429, 5xx and dropped connections, ``Retry-After`` or ``backoff``'s jittered waits), one error
-mapping (``error_mapping.py``) and one URL quoting (``api_paths.py``). The streams add the shared
+mapping (``error_mapping.py``) and one URL quoting (``paths.py``). The streams add the shared
 rate limiter and the SDK's HTTP metrics through the two hooks; setup adds its retry lines.
 """
 

@@ -1,4 +1,4 @@
-"""The tap's settings checked before any request is sent (declared in ``config_schema.py``).
+"""The tap's settings checked before any request is sent (declared in ``declaration.py``).
 
 ``check_settings`` adds to ``CONFIG_SCHEMA`` the rules JSON Schema cannot
 say (loopback-only plain HTTP, known source names, parseable dates) and reports the first

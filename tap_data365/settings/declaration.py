@@ -1,7 +1,7 @@
 """The tap's settings, declared once: ``CONFIG_SCHEMA`` is the tap's ``config_jsonschema``.
 
 ``meltano.yml``, the Hub definition and the README table are kept in agreement with it by a
-test; the rules JSON Schema cannot say live in ``settings.py``.
+test; the rules JSON Schema cannot say live in ``checks.py``.
 """
 
 from __future__ import annotations
