@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import API_KEY, Emulator
+from run import API_KEY, Emulator, search_results_catalog
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -72,13 +72,7 @@ def tap_command(emu: Emulator, workdir: Path, env: dict[str, str]) -> list[str]:
         [*base, "--discover"], capture_output=True, check=True, env=env, cwd=workdir
     )
     catalog = json.loads(found.stdout)
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] == "search_results"
-    catalog_path = workdir / "catalog.json"
-    catalog_path.write_text(json.dumps(catalog))
-    return [*base, "--catalog", str(catalog_path)]
+    return [*base, "--catalog", str(search_results_catalog(catalog, workdir))]
 
 
 def digests(path: Path) -> tuple[str, str]:

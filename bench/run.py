@@ -116,13 +116,18 @@ def tap_command(emu: Emulator, workdir: Path, **settings: Any) -> list[str]:
     base = [sys.executable, "-m", "tap_data365", "--config", str(config_path)]
     catalog = json.loads(subprocess.run([*base, "--discover"], capture_output=True, env=CHILD_ENV,
                                         check=True).stdout)  # fmt: skip
+    return [*base, "--catalog", str(search_results_catalog(catalog, workdir))]
+
+
+def search_results_catalog(catalog: dict[str, Any], workdir: Path) -> Path:
+    """The discovered catalog with only search_results selected, written to workdir."""
     for entry in catalog["streams"]:
         for item in entry["metadata"]:
             if item["breadcrumb"] == []:
                 item["metadata"]["selected"] = entry["tap_stream_id"] == "search_results"
     catalog_path = workdir / "catalog.json"
     catalog_path.write_text(json.dumps(catalog))
-    return [*base, "--catalog", str(catalog_path)]
+    return catalog_path
 
 
 def pager_command(emu: Emulator) -> list[str]:
