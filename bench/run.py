@@ -22,8 +22,7 @@ Figures (``--only`` picks some):
             the tap's requests answered 429 (``--slow-runs``)
   memory    the tap's peak RSS at the largest of ``--posts`` / at the first (``--slow-runs``)
   faults    posts/s with 10 % injected faults (429 / 503 / dropped connection)
-The other figures use the first size of ``--posts`` (``--posts 1000000`` works). Output
-goes to /dev/null (the checked warm-up runs to a file). Nothing is asserted.
+Other figures use the first of ``--posts``. Output goes to /dev/null; nothing is asserted.
 """
 
 from __future__ import annotations
