@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -14,9 +13,7 @@ from tap_data365.settings import ApiSettings
 from tap_data365.setup.control_api import Data365Api
 from tap_data365.setup.plan import ApplyError, apply_setup_plan, make_setup_plan
 from tap_data365.setup.specs import validate_tasks
-from tests.helpers.emulator import start_emulator
 from tests.helpers.setup import (
-    SETUP_EMULATOR,
     TASKS,
     config_file,
     creates,
@@ -27,12 +24,6 @@ from tests.helpers.tap import API_KEY
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
 pytestmark = pytest.mark.usefixtures("no_developer_env")
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with start_emulator(**SETUP_EMULATOR) as emulator:
-        yield emulator
 
 
 def _last_line(text: str) -> str:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from data365_emulator import Emulator
 from tap_data365.normalize import task_id, task_status
-from tests.helpers.emulator import start_emulator
 from tests.helpers.setup import (
-    SETUP_EMULATOR,
     TASKS,
     config_file,
     creates,
@@ -24,12 +21,6 @@ from tests.helpers.tap import API_KEY, TOKEN
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
 pytestmark = pytest.mark.usefixtures("no_developer_env")
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with start_emulator(**SETUP_EMULATOR) as emulator:
-        yield emulator
 
 
 def test_fresh_account_creates_and_starts_every_task(emu: Emulator, tmp_path: Path) -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from data365_emulator import Emulator
 from tap_data365.normalize import task_id
-from tests.helpers.emulator import start_emulator
 from tests.helpers.setup import (
-    SETUP_EMULATOR,
     TASKS,
     config_file,
     run_setup,
@@ -22,12 +19,6 @@ from tests.helpers.setup import (
 
 # In-process runs: TAP_DATA365_* variables of the developer's shell must not leak in.
 pytestmark = pytest.mark.usefixtures("no_developer_env")
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with start_emulator(**SETUP_EMULATOR) as emulator:
-        yield emulator
 
 
 @pytest.fixture

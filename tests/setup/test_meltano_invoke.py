@@ -12,25 +12,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from data365_emulator import Emulator
-from tests.helpers.emulator import start_emulator
 from tests.helpers.setup import (
-    SETUP_EMULATOR,
     TASKS,
     creates,
 )
 from tests.helpers.tap import API_KEY, REPO, TOKEN, clean_env
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with start_emulator(**SETUP_EMULATOR) as emulator:
-        yield emulator
 
 
 @pytest.fixture
