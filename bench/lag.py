@@ -30,14 +30,13 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from syncs import tap_sync
 
 from data365_emulator import Emulator, EmulatorConfig
 from data365_emulator.arrivals import parse_lag
@@ -74,32 +73,6 @@ class Result:
     last_warning: str = ""
     max_excess: int = -(10**9)
     rows: list[str] = field(default_factory=list)
-
-
-def tap_sync(workdir: Path, state: dict[str, Any] | None, config: dict[str, Any],
-             tap_root: Path | None) -> tuple[list[str], dict[str, Any], str]:  # fmt: skip
-    """One sync in its own process: the ids it emitted, its last STATE and its stderr."""
-    (workdir / "config.json").write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_data365", "--config", str(workdir / "config.json")]
-    if state is not None:
-        (workdir / "state.json").write_text(json.dumps(state))
-        command += ["--state", str(workdir / "state.json")]
-    env = dict(os.environ)
-    if tap_root is not None:  # the tap of another checkout: first on the path, and the cwd
-        env["PYTHONPATH"] = str(tap_root)
-    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env,
-                          cwd=tap_root or Path.cwd())  # fmt: skip
-    if done.returncode != 0:
-        raise SystemExit(f"tap failed: {done.stderr[-2000:]}")
-    ids: list[str] = []
-    final: dict[str, Any] = {}
-    for line in done.stdout.splitlines():
-        message = json.loads(line)
-        if message["type"] == "RECORD" and message["stream"] == "search_results":
-            ids.append(message["record"]["id"])
-        elif message["type"] == "STATE":
-            final = message["value"]
-    return ids, final, done.stderr
 
 
 def partition(state: dict[str, Any]) -> dict[str, Any]:

@@ -23,12 +23,12 @@ import argparse
 import datetime as dt
 import json
 import math
-import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from syncs import tap_sync
 
 from data365_emulator import Emulator, EmulatorConfig
 
@@ -62,28 +62,6 @@ def add(emu: Emulator, count: int, oldest: dt.timedelta, newest: dt.timedelta) -
     return emu.add_posts(SOURCE, count, (now - oldest).isoformat(), (now - newest).isoformat())
 
 
-def tap_sync(emu: Emulator, workdir: Path, state: dict[str, Any] | None,
-             config: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:  # fmt: skip
-    """One sync in its own process: the search_results ids it emitted and its last STATE."""
-    (workdir / "config.json").write_text(json.dumps(config))
-    command = [sys.executable, "-m", "tap_data365", "--config", str(workdir / "config.json")]
-    if state is not None:
-        (workdir / "state.json").write_text(json.dumps(state))
-        command += ["--state", str(workdir / "state.json")]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"tap failed: {done.stderr[-2000:]}")
-    ids: list[str] = []
-    final: dict[str, Any] = {}
-    for line in done.stdout.splitlines():
-        message = json.loads(line)
-        if message["type"] == "RECORD" and message["stream"] == "search_results":
-            ids.append(message["record"]["id"])
-        elif message["type"] == "STATE":
-            final = message["value"]
-    return ids, final
-
-
 def partition_bytes(state: dict[str, Any]) -> int:
     partitions = state["bookmarks"]["search_results"]["partitions"]
     return len(json.dumps(next(p for p in partitions if p["context"] == {"data_source": INDEX})))
@@ -95,7 +73,7 @@ def soak(workdir: Path, syncs: int, busy_at: int, busy: int, fault_rate: float,
     emulator = EmulatorConfig(api_key=API_KEY, seed_posts={SOURCE: OLD_POSTS})
     with Emulator(emulator) as emu:
         config["api_url"] = emu.url
-        delivered, state = tap_sync(emu, workdir, None, config)
+        delivered, state, _ = tap_sync(workdir, None, config)
         known = set(delivered)
         started = dt.datetime.now(dt.UTC)
         emu.configure(fault_rate=fault_rate, fault_kinds=["429", "503", "drop"], retry_after=0)
@@ -112,7 +90,7 @@ def soak(workdir: Path, syncs: int, busy_at: int, busy: int, fault_rate: float,
             if dt.datetime.now(dt.UTC) - started > dt.timedelta(minutes=lookback):
                 in_lookback = arrived  # not met at the default sizes (the run takes seconds)
             emu.clear_requests()
-            ids, state = tap_sync(emu, workdir, state, config)
+            ids, state, _ = tap_sync(workdir, state, config)
             searches = [r for r in emu.requests if r.path.startswith("/api/search")]
             repeats = len(ids) - len(set(ids) - known)
             missing = emu.post_count(SOURCE) - len(known | set(ids))
