@@ -1,6 +1,6 @@
 """Helpers for the Dagster tests: the code location in a Meltano project copy, a second worker,
 an S3-compatible state store on 127.0.0.1, `dagster job execute`, and a gate that proves
-partitions overlap."""
+sub-source steps overlap."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def output_of(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stdout + proc.stderr
 
 
-def loaded_per_partition(output: str) -> dict[str, dict[str, int]]:
+def loaded_per_step(output: str) -> dict[str, dict[str, int]]:
     """From the `<suffix>: done ...` line each step logs: records loaded per stream."""
     found: dict[str, dict[str, int]] = {}
     for match in _DONE.finditer(output):
@@ -123,7 +123,7 @@ def s3_states(store: tuple[Any, str]) -> dict[str, dict[str, Any]]:
 class Gate:
     """A forwarding HTTP proxy in front of the emulator that holds each sub-source's first
     search/count request until ``quorum`` sub-sources have one held: the run gets past it
-    only if that many partitions are in a request at the same moment (no clock involved).
+    only if that many sub-source steps are in a request at the same moment (no clock involved).
     ``most_at_once`` is the most sub-sources that had a request open together."""
 
     def __init__(self, upstream: str, quorum: int, timeout: float = 300) -> None:

@@ -1,6 +1,6 @@
 """Crash safety and failure inside `data365_all`, with state in the PostgreSQL system database.
 
-A tap SIGKILLed mid-run inside a Dagster run: the retry policy runs the partition again, from
+A tap SIGKILLed mid-run inside a Dagster run: the retry policy runs the sub-source step again, from
 the state the killed attempt left, and every post is in PostgreSQL exactly once; a second
 worker sharing the system database then loads only what is new. A bad setting fails the
 run at once (no retry), naming the setting.
@@ -25,7 +25,7 @@ from psycopg import sql
 
 from tests.helpers.orchestration import (
     execute,
-    loaded_per_partition,
+    loaded_per_step,
     output_of,
     second_worker,
     with_code_location,
@@ -135,7 +135,7 @@ def test_a_killed_tap_loses_and_duplicates_nothing(
             worker, tmp_path / "home-2", _env(emu.url, schema, MELTANO_DATABASE_URI=system_db)
         )
         assert again.returncode == 0, output_of(again)[-8000:]
-        assert loaded_per_partition(output_of(again))[SOURCE]["search_results"] == added
+        assert loaded_per_step(output_of(again))[SOURCE]["search_results"] == added
         landed = _posts(pg_url, schema)
         assert len(landed) == len(set(landed)) == emu.post_count(SOURCE)
 
