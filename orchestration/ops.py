@@ -78,7 +78,10 @@ def _meltano_run(
         out = run_after_the_other_run(meltano, args, env=env, label=suffix, note=context.log.info)
     state_id = f"{meltano.environment or 'dev'}:{EXTRACTOR}-to-{loader}:{suffix}"
     loaded = ", ".join(f"{k}={v}" for k, v in sorted(out.loaded.items()))
-    context.log.info(f"{suffix}: done, state id {state_id}; records loaded: {loaded or 'none'}")
+    # The project folder tells which copy (host) ran the step.
+    context.log.info(
+        f"{suffix}: done in {meltano.root}, state id {state_id}; records loaded: {loaded or 'none'}"
+    )
     return state_id
 
 

@@ -24,7 +24,9 @@ from tests.helpers.tap import REPO, clean_env
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 PLUGIN_DIRS = ("extractors", "loaders")
-_DONE = re.compile(r"(?P<suffix>\w+): done, state id (?P<state>\S+); records loaded: (?P<n>.*)")
+_DONE = re.compile(
+    r"(?P<suffix>\w+): done in (?P<root>\S+), state id (?P<state>\S+); records loaded: (?P<n>.*)"
+)
 
 
 def with_code_location(project: MeltanoProject) -> MeltanoProject:
@@ -72,6 +74,11 @@ def loaded_per_step(output: str) -> dict[str, dict[str, int]]:
         pairs = [] if counts == "none" else [p.split("=") for p in counts.split(", ")]
         found[match["suffix"]] = {k: int(v) for k, v in pairs}
     return found
+
+
+def ran_in(output: str) -> dict[str, Path]:
+    """From the same lines: the project folder (copy, host) each step ran in."""
+    return {m["suffix"]: Path(m["root"]) for m in _DONE.finditer(output)}
 
 
 # ---------------------------------------------------------------- S3 state backend
