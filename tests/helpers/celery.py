@@ -91,7 +91,13 @@ class Worker:
     """`dagster-celery worker start` in its own copy, the other copies hidden; one step at a
     time (`-c 1`), so a second step at once can only be another worker's."""
 
-    def __init__(self, copy: MeltanoProject, hidden: list[Path], env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        copy: MeltanoProject,
+        hidden: list[Path],
+        env: Mapping[str, str],
+        new_line: threading.Condition,
+    ) -> None:
         self.copy = copy
         self.name = copy.root.name
         home = dagster_home(copy.root.parent / f"{self.name}-home")
@@ -103,6 +109,7 @@ class Worker:
         paths = {"DAGSTER_HOME": str(home), "PYTHONPATH": str(copy.root)}
         full = clean_env({**env, **paths, "MELTANO_BIN": str(copy.meltano)})
         self.lines: list[str] = []
+        self.new_line = new_line  # shared by the workers of a test (wait_for_line)
         self._ready = threading.Event()
         self.proc = subprocess.Popen(
             ["unshare", "--mount", "--propagation", "private", "bash", "-c", script],
@@ -115,7 +122,9 @@ class Worker:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.lines.append(line)
+            with self.new_line:
+                self.lines.append(line)
+                self.new_line.notify_all()
             if f"{self.name}@" in line and " ready." in line:
                 self._ready.set()
         self._ready.set()  # the worker ended: wait_ready reports it
@@ -124,10 +133,6 @@ class Worker:
         """Until Celery says the worker is consuming (its own line, not a clock)."""
         self._ready.wait(timeout=300)
         assert self.proc.poll() is None, "worker ended:\n" + "".join(self.lines[-60:])
-
-    def pool_pids(self) -> set[int]:
-        """The worker's pool processes: children of the Celery main process."""
-        return {pid for pid in _descendants(self.proc.pid) if _is_celery_pool(pid)}
 
     def stop(self) -> None:
         """Warm shutdown of the worker's whole process group (ours, started above)."""
@@ -141,30 +146,11 @@ class Worker:
         self._reader.join(timeout=60)
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(c) for c in task.read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _descendants(pid: int) -> list[int]:
-    todo, seen = [pid], []
-    while todo:
-        current = todo.pop()
-        seen.append(current)
-        todo += _children(current)
-    return seen
-
-
-def _cmdline(pid: int) -> str:
+def _argv(pid: int) -> list[str]:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
     except OSError:
-        return ""
+        return []
 
 
 def _parent(pid: int) -> int:
@@ -175,9 +161,14 @@ def _parent(pid: int) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def _is_celery(pid: int) -> bool:
+    """A `celery ... worker` process (the program's name, not a path that says celery)."""
+    return any(Path(arg).name == "celery" for arg in _argv(pid)[:2])
+
+
 def _is_celery_pool(pid: int) -> bool:
     """A prefork child: a celery process whose parent is the celery main process."""
-    return "celery" in _cmdline(pid) and "celery" in _cmdline(_parent(pid))
+    return _is_celery(pid) and _is_celery(_parent(pid))
 
 
 def pool_process_of(pid: int) -> int:
@@ -197,16 +188,25 @@ def workers(
 ) -> Iterator[list[Worker]]:
     """One worker per copy, each with the launcher's and the other copies' folders hidden."""
     started: list[Worker] = []
+    new_line = threading.Condition()
     try:
         for copy in copies:
             others = [c.root for c in copies if c is not copy]
-            started.append(Worker(copy, [launcher.root, *others], env))
+            started.append(Worker(copy, [launcher.root, *others], env, new_line))
         for worker in started:
             worker.wait_ready()
         yield started
     finally:
         for worker in started:
             worker.stop()
+
+
+def wait_for_line(started: list[Worker], text: str, timeout: float = 300) -> bool:
+    """Until any of the workers (a step on it) prints a line containing ``text``."""
+    with started[0].new_line:
+        return started[0].new_line.wait_for(
+            lambda: any(text in line for w in started for line in w.lines), timeout
+        )
 
 
 def project_copies(project: MeltanoProject, base: Path, names: list[str]) -> list[MeltanoProject]:
@@ -238,9 +238,19 @@ class Launcher:
         )  # fmt: skip
 
 
-def run_messages(dagster_pg_url: str) -> list[str]:
-    """Every message of the Dagster event log (the one run of the test's instance), in
-    order: what the steps logged on whichever worker ran them."""
+def run_events(dagster_pg_url: str) -> list[tuple[str, str, str]]:
+    """Every event of the Dagster event log (the test instance's one run), in order, as
+    (step key, event type, message): what the steps did on whichever worker ran them."""
     with psycopg.connect(dagster_pg_url.replace("+psycopg2", "")) as con:
         rows = con.execute("SELECT event FROM event_logs ORDER BY id").fetchall()
-    return [str(json.loads(row[0]).get("user_message") or "") for row in rows]
+    found = []
+    for (body,) in rows:
+        entry = json.loads(body)
+        kind = (entry.get("dagster_event") or {}).get("event_type_value") or ""
+        found.append((entry.get("step_key") or "", kind, entry.get("user_message") or ""))
+    return found
+
+
+def run_messages(dagster_pg_url: str) -> str:
+    """The messages of every event, one a line."""
+    return "\n".join(message for _, _, message in run_events(dagster_pg_url))

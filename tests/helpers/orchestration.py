@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -79,6 +81,69 @@ def loaded_per_step(output: str) -> dict[str, dict[str, int]]:
 def ran_in(output: str) -> dict[str, Path]:
     """From the same lines: the project folder (copy, host) each step ran in."""
     return {m["suffix"]: Path(m["root"]) for m in _DONE.finditer(output)}
+
+
+# ---------------------------------------------------------------- a tap killed mid-run
+
+
+class TapKiller(threading.Thread):
+    """Reads each attempt's Singer output from the FIFO the capture wrapper (conftest) copies
+    it to; after ``kill_after`` records of the first attempt, hands the taps writing there to
+    ``kill`` (by default: SIGKILL them). No clock: the tap cannot run ahead of this reader by
+    more than the pipe buffers."""
+
+    def __init__(
+        self,
+        fifo: Path,
+        attempts: int,
+        kill_after: int,
+        kill: Callable[[list[int]], list[int]] | None = None,
+    ) -> None:
+        super().__init__(daemon=True)  # blocked in open() if an attempt never comes
+        self.fifo = fifo
+        self.attempts = attempts
+        self.kill_after = kill_after
+        self.kill = kill or sigkill
+        self.records: list[list[str]] = []
+        self.killed: list[int] = []
+
+    def run(self) -> None:
+        for attempt in range(self.attempts):
+            ids: list[str] = []
+            self.records.append(ids)
+            with self.fifo.open() as stream:
+                for line in stream:
+                    if not line.endswith("\n"):
+                        break  # the killed tap's last line, cut short by the SIGKILL
+                    message = json.loads(line)
+                    if message["type"] == "RECORD" and message["stream"] == "search_results":
+                        ids.append(message["record"]["id"])
+                    if attempt == 0 and len(ids) == self.kill_after:
+                        self.killed.extend(self.kill(taps_writing_to(self.fifo)))
+
+    def join_attempts(self) -> None:
+        self.join(timeout=60)
+
+
+def taps_writing_to(fifo: Path) -> list[int]:
+    """The tap processes whose output goes to ``fifo`` (the capture wrapper's)."""
+    found = []
+    marker = f"DATA365_CAPTURE={fifo}".encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"tap-data365.real" in (proc / "cmdline").read_bytes() and marker in (
+                proc / "environ"
+            ).read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def sigkill(pids: list[int]) -> list[int]:
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return pids
 
 
 # ---------------------------------------------------------------- S3 state backend

@@ -55,7 +55,7 @@ def test_two_workers_in_their_own_copies_run_the_steps_and_every_post_lands_once
         assert not gate.timed_out
         assert gate.most_at_once >= 2
 
-        messages = "\n".join(run_messages(env["DAGSTER_PG_URL"]))
+        messages = run_messages(env["DAGSTER_PG_URL"])
         where = ran_in(messages)
         assert set(where) == {*THREE, "sources"}
         assert {p.name for p in where.values()} == {"worker-1", "worker-2"}
