@@ -105,9 +105,9 @@ class Worker:
                  "-y", "orchestration/celery.yaml", "-n", self.name, "--", "-c", "1"]  # fmt: skip
         hide = " && ".join(f"mount -t tmpfs hidden {shlex.quote(str(p))}" for p in hidden)
         script = f"{hide} && exec {shlex.join(start)}"
-        # The launcher's folder is hidden here: the code location is this copy's.
-        paths = {"DAGSTER_HOME": str(home), "PYTHONPATH": str(copy.root)}
-        full = clean_env({**env, **paths, "MELTANO_BIN": str(copy.meltano)})
+        # Started in its copy, as on its host: Celery puts the current folder on sys.path, so
+        # the code location imported is this copy's (the launcher's folder is hidden here).
+        full = clean_env({**env, "DAGSTER_HOME": str(home), "MELTANO_BIN": str(copy.meltano)})
         self.lines: list[str] = []
         self.new_line = new_line  # shared by the workers of a test (wait_for_line)
         self._ready = threading.Event()
