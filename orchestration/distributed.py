@@ -13,7 +13,7 @@ not when the code location loads:
   `FileNotFoundError`.
 - `AWS_ENDPOINT_URL` (boto3's own variable) for an S3-compatible store that is not AWS.
 
-Guide: orchestration/README.md ("Workers on several hosts").
+Guide: orchestration/README.md ("Steps on several hosts").
 """
 
 from __future__ import annotations

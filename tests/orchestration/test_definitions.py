@@ -151,3 +151,15 @@ def test_readme_tells_how_to_install_and_run_it() -> None:
                  "dagster job execute -f orchestration/definitions.py -j data365_all",
                  "MELTANO_STATE_BACKEND_URI=s3://", "MELTANO_DATABASE_URI=postgresql"):  # fmt: skip
         assert text in GUIDE, text
+
+
+def test_readme_tells_how_to_start_workers_and_their_pitfalls() -> None:
+    for text in ("pip install '.[distributed]'", "dagster instance migrate",
+                 "dagster-celery worker start -A dagster_celery.app -y orchestration/celery.yaml",
+                 "dagster job execute -m orchestration.definitions -j data365_all_celery",
+                 "DAGSTER_CELERY_BROKER_URL", "DAGSTER_CELERY_BACKEND_URL", "DAGSTER_IO_S3_URI",
+                 "AWS_ENDPOINT_URL", "DAGSTER_PG_URL=postgresql+psycopg2://",
+                 "The same code at the same path", "'tap-data365' could not be found",
+                 "MELTANO_DATABASE_URI", "task_acks_late", "visibility_timeout",
+                 "DuplicateTaskNameWarning"):  # fmt: skip
+        assert text in GUIDE, text
