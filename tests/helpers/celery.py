@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.helpers.orchestration import second_worker
 from tests.helpers.pipeline import MeltanoProject
@@ -37,17 +36,6 @@ JOB = "data365_all_celery"
 _REDIS_DATABASES = itertools.count(1, 2)
 
 
-def redis_url() -> str:
-    url = os.environ.get("TAP_DATA365_TEST_REDIS_URL")
-    if not url:
-        pytest.fail(
-            "no Redis server: run the tests with `bash scripts/test.sh` (it starts one), "
-            "or set TAP_DATA365_TEST_REDIS_URL",
-            pytrace=False,
-        )
-    return url
-
-
 def new_database(pg_url: str, prefix: str) -> str:
     """A new PostgreSQL database on the test server; its libpq URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
@@ -56,7 +44,9 @@ def new_database(pg_url: str, prefix: str) -> str:
     return f"{pg_url.rsplit('/', 1)[0]}/{name}"
 
 
-def shared_env(pg_url: str, s3_env: Mapping[str, str], bucket: str) -> dict[str, str]:
+def shared_env(
+    pg_url: str, redis_url: str, s3_env: Mapping[str, str], bucket: str
+) -> dict[str, str]:
     """What the launcher and every worker share: broker, Dagster instance, step outputs,
     Meltano's system database (its "already running" guard holds across hosts only there)."""
     broker = next(_REDIS_DATABASES)
@@ -64,8 +54,8 @@ def shared_env(pg_url: str, s3_env: Mapping[str, str], bucket: str) -> dict[str,
     meltano_db = new_database(pg_url, "meltano")
     return {
         **s3_env,
-        "DAGSTER_CELERY_BROKER_URL": f"{redis_url()}/{broker}",
-        "DAGSTER_CELERY_BACKEND_URL": f"{redis_url()}/{broker + 1}",
+        "DAGSTER_CELERY_BROKER_URL": f"{redis_url}/{broker}",
+        "DAGSTER_CELERY_BACKEND_URL": f"{redis_url}/{broker + 1}",
         # psycopg2: what dagster-postgres brings (SQLAlchemy's default driver may be another).
         "DAGSTER_PG_URL": new_database(pg_url, "dagster").replace(
             "postgresql://", "postgresql+psycopg2://", 1

@@ -34,7 +34,7 @@ STATE_ID = "emulator:tap-data365-to-target-postgres:{}"
 
 
 def test_two_workers_in_their_own_copies_run_the_steps_and_every_post_lands_once(
-    meltano_project: MeltanoProject, pg_url: str, tmp_path: Path
+    meltano_project: MeltanoProject, pg_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     first, *copies = project_copies(
         meltano_project, tmp_path / "hosts", ["launcher", "worker-1", "worker-2"]
@@ -43,7 +43,7 @@ def test_two_workers_in_their_own_copies_run_the_steps_and_every_post_lands_once
     emulator = pipeline_emulator(connected_sources=THREE, seed_posts=POSTS, latency_ms=50)
     with emulator as emu, s3_state_store() as (s3_env, store), Gate(emu.url, quorum=2) as gate:
         env = {
-            **shared_env(pg_url, s3_env, store[1]),
+            **shared_env(pg_url, redis_url, s3_env, store[1]),
             "MELTANO_ENVIRONMENT": "emulator",
             "DATA365_EMULATOR_URL": gate.url,
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,

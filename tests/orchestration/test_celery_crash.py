@@ -15,6 +15,7 @@ wrapper (conftest) into a FIFO this test reads, and the kill comes after 300 rec
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -27,7 +28,6 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from data365_emulator import Emulator
 from tests.helpers.celery import (
     Launcher,
     Worker,
@@ -50,28 +50,37 @@ KILL_AFTER = 300
 WAITING = f"{SOURCE}: another run of this state id is going"
 
 
+@dataclasses.dataclass
+class KilledRun:
+    killer: TapKiller
+    events: list[tuple[str, str, str]]  # (step key, event type, message)
+    posts: int  # in the emulator
+    landed: list[tuple[str, str]]  # the key of every search_results row
+
+
 def _run_with_a_kill(
     project: MeltanoProject,
     pg_url: str,
+    redis_url: str,
     tmp_path: Path,
-    killer: TapKiller,
-    emu: Emulator,
     kill: Callable[[list[Worker], list[int]], list[int]] | None = None,
-) -> tuple[list[tuple[str, str, str]], str]:
-    """`data365_all_celery` over SOURCE on two workers while ``killer`` reads the tap's output
-    (and calls ``kill`` with the workers, when given); the run's events and the warehouse
-    schema."""
+) -> KilledRun:
+    """`data365_all_celery` over SOURCE on two workers, the tap's output read by a TapKiller
+    that kills after KILL_AFTER records (its taps, or ``kill`` with the workers)."""
+    fifo = tmp_path / "tap.fifo"
+    os.mkfifo(fifo)
+    killer = TapKiller(fifo, attempts=2, kill_after=KILL_AFTER)
     first, *copies = project_copies(project, tmp_path / "hosts", ["launcher", "w1", "w2"])
     schema = f"celery_kill_{uuid.uuid4().hex[:10]}"
-    with s3_state_store() as (s3_env, store):
+    with pipeline_emulator(latency_ms=100) as emu, s3_state_store() as (s3_env, store):
         env = {
-            **shared_env(pg_url, s3_env, store[1]),
+            **shared_env(pg_url, redis_url, s3_env, store[1]),
             "MELTANO_ENVIRONMENT": "emulator",
             "DATA365_EMULATOR_URL": emu.url,
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
             "TAP_DATA365_SOURCES": json.dumps([SOURCE]),
             "TAP_DATA365__SELECT": json.dumps(["tasks.*", "search_results.*"]),
-            "DATA365_CAPTURE": str(killer.fifo),
+            "DATA365_CAPTURE": str(fifo),
         }
         launcher = Launcher(first, env)
         with workers(copies, launcher, env) as started:
@@ -82,31 +91,22 @@ def _run_with_a_kill(
             assert run.returncode == 0, output_of(run)[-8000:]
             killer.join_attempts()
         assert set(s3_states(store)) == {f"emulator:tap-data365-to-target-postgres:{SOURCE}"}
-        return run_events(env["DAGSTER_PG_URL"]), schema
-
-
-def _assert_every_post_once(pg_url: str, schema: str, emu: Emulator) -> None:
+        posts = emu.post_count(SOURCE)
     with psycopg.connect(pg_url) as con:
         query = sql.SQL("SELECT data_source, id FROM {}.search_results")
         rows = con.execute(query.format(sql.Identifier(schema))).fetchall()
-    assert len(rows) == len(set(rows)) == emu.post_count(SOURCE)
+    landed = [(str(a), str(b)) for a, b in rows]
+    return KilledRun(killer, run_events(env["DAGSTER_PG_URL"]), posts, landed)
 
 
 def test_a_tap_killed_under_a_worker_is_retried_and_every_post_lands_once(
-    meltano_project: MeltanoProject, pg_url: str, tmp_path: Path
+    meltano_project: MeltanoProject, pg_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    fifo = tmp_path / "tap.fifo"
-    os.mkfifo(fifo)
-    killer = TapKiller(fifo, attempts=2, kill_after=KILL_AFTER)
-    with pipeline_emulator(latency_ms=100) as emu:
-        events, schema = _run_with_a_kill(meltano_project, pg_url, tmp_path, killer, emu)
-        assert len(killer.killed) == 1
-        assert len(killer.records[0]) < emu.post_count(SOURCE)  # killed mid-sync
-        assert (
-            STEP,
-            "STEP_UP_FOR_RETRY",
-        ) in {(s, k) for s, k, _ in events}
-        _assert_every_post_once(pg_url, schema, emu)
+    run = _run_with_a_kill(meltano_project, pg_url, redis_url, tmp_path)
+    assert len(run.killer.killed) == 1
+    assert len(run.killer.records[0]) < run.posts  # killed mid-sync
+    assert (STEP, "STEP_UP_FOR_RETRY") in {(step, kind) for step, kind, _ in run.events}
+    assert len(run.landed) == len(set(run.landed)) == run.posts
 
 
 def _lose_pool_process(started: list[Worker], taps: list[int]) -> list[int]:
@@ -121,21 +121,16 @@ def _lose_pool_process(started: list[Worker], taps: list[int]) -> list[int]:
 
 
 def test_a_lost_pool_process_gets_its_step_delivered_again_and_the_run_succeeds(
-    meltano_project: MeltanoProject, pg_url: str, tmp_path: Path
+    meltano_project: MeltanoProject, pg_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    fifo = tmp_path / "tap.fifo"
-    os.mkfifo(fifo)
     # The lost attempt's `meltano run` outlives the pool process and goes on to the end; the
     # delivery after it waits for it, then syncs from the state that run saved.
-    killer = TapKiller(fifo, attempts=2, kill_after=KILL_AFTER)
-    with pipeline_emulator(latency_ms=100) as emu:
-        events, schema = _run_with_a_kill(
-            meltano_project, pg_url, tmp_path, killer, emu, kill=_lose_pool_process
-        )
-        assert len(killer.killed) == 1
-        # Two deliveries of the step's Celery task (a worker's engine event each), one
-        # Dagster attempt: no retry was spent on the lost worker.
-        kinds = [kind for step, kind, _ in events if step == STEP]
-        assert kinds.count("ENGINE_EVENT") == 3, kinds  # submitted once, executed twice
-        assert "STEP_UP_FOR_RETRY" not in kinds
-        _assert_every_post_once(pg_url, schema, emu)
+    run = _run_with_a_kill(meltano_project, pg_url, redis_url, tmp_path, kill=_lose_pool_process)
+    assert len(run.killer.killed) == 1
+    # Two deliveries of the step's Celery task (a worker's engine event each), one
+    # Dagster attempt: no retry was spent on the lost worker.
+    kinds = [kind for step, kind, _ in run.events if step == STEP]
+    assert kinds.count("ENGINE_EVENT") == 3, kinds  # submitted once, executed twice
+    assert "STEP_UP_FOR_RETRY" not in kinds
+    assert any(message.startswith(WAITING) for _, _, message in run.events)
+    assert len(run.landed) == len(set(run.landed)) == run.posts
