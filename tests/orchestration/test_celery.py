@@ -72,3 +72,7 @@ def test_two_workers_in_their_own_copies_run_the_steps_and_every_post_lands_once
         for source in THREE:
             named = state_sources(states[STATE_ID.format(source)]["completed"])
             assert named["search_results"] == {source}, (source, named)
+        # What the steps printed (Meltano's log), in S3 for the UI whichever worker ran them.
+        client, bucket = store
+        logs = client.list_objects_v2(Bucket=bucket, Prefix="dagster-compute-logs/")
+        assert logs.get("KeyCount", 0) > 0
