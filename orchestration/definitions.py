@@ -38,6 +38,9 @@ from orchestration.project import Schedule, project_root, read_project
 #: count, too few for steps that mostly wait on the API. Override in the run config:
 #: `execution: {config: {multiprocess: {max_concurrent: N}}}`.
 MAX_CONCURRENT = 8
+#: The tag of every run of the sub-source steps: orchestration/dagster.yaml limits the runs
+#: holding it to one at a time (two runs of one sub-source would read the same state).
+RUN_TAGS = {"data365/sub-sources": "all"}
 _UNFINISHED = [
     DagsterRunStatus.QUEUED,
     DagsterRunStatus.NOT_STARTED,
@@ -65,9 +68,10 @@ def every_sub_source() -> None:
 data365_all = every_sub_source.to_job(
     name="data365_all",
     config={"execution": {"config": {"multiprocess": {"max_concurrent": MAX_CONCURRENT}}}},
+    tags=RUN_TAGS,
 )
 #: On Celery workers (other hosts); None without the `distributed` extra installed.
-data365_all_celery = celery_job(every_sub_source, {"meltano": MeltanoProjectResource()})
+data365_all_celery = celery_job(every_sub_source, {"meltano": MeltanoProjectResource()}, RUN_TAGS)
 
 
 def _schedule(spec: Schedule) -> ScheduleDefinition:

@@ -74,9 +74,11 @@ def quiet_duplicate_task_warning() -> None:
     warnings.filterwarnings("ignore", category=DuplicateTaskNameWarning)
 
 
-def celery_job(graph: GraphDefinition, resources: dict[str, Any]) -> JobDefinition | None:
-    """`data365_all_celery` from the graph of `data365_all` and its resources (the
-    step outputs' IO manager added); None without the extra."""
+def celery_job(
+    graph: GraphDefinition, resources: dict[str, Any], tags: dict[str, str]
+) -> JobDefinition | None:
+    """`data365_all_celery` from the graph of `data365_all`, its resources (the step
+    outputs' IO manager added) and its tags; None without the extra."""
     try:
         from dagster_celery import celery_executor  # noqa: PLC0415
     except ImportError:
@@ -88,4 +90,5 @@ def celery_job(graph: GraphDefinition, resources: dict[str, Any]) -> JobDefiniti
         executor_def=celery_executor,
         resource_defs={**resources, "io_manager": S3StepOutputs(uri=EnvVar(IO_URI_VARIABLE))},
         config={"execution": {"config": executor_config()}},
+        tags=tags,
     )

@@ -48,6 +48,12 @@ def test_the_celery_job_is_the_same_graph_on_celery_with_step_outputs_in_s3() ->
     assert data365_all_celery is not None
     assert data365_all_celery.graph is data365_all.graph
     assert data365_all_celery.executor_def.name == "celery"
+    # One run of the sub-source steps at a time, whichever job: the run queue's limit.
+    instance = yaml.safe_load((REPO / "orchestration" / "dagster.yaml").read_text())
+    (limit,) = instance["concurrency"]["runs"]["tag_concurrency_limits"]
+    assert limit["limit"] == 1
+    for job in (data365_all, data365_all_celery):
+        assert job.tags[limit["key"]]
     assert "DAGSTER_IO_S3_URI" in str(data365_all_celery.resource_defs["io_manager"].description)
     settings = executor_config()
     assert settings["broker"] == {"env": "DAGSTER_CELERY_BROKER_URL"}
