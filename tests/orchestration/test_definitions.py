@@ -83,6 +83,27 @@ def test_the_code_location_loads_without_the_distributed_extra() -> None:
     assert proc.stdout.strip() == "['data365_all']"
 
 
+def test_only_celerys_duplicate_task_warning_is_silenced() -> None:
+    # What dagster-celery does on every launch: its task registered again on a new app.
+    code = (
+        "import warnings\n"
+        "import orchestration.definitions\n"
+        "from dagster_celery.make_app import make_app\n"
+        "from dagster_celery.tasks import create_task\n"
+        "app = make_app()\n"
+        "create_task(app).si()\n"
+        "create_task(app).si()\n"
+        "warnings.warn('another warning', UserWarning)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], cwd=REPO, env=clean_env(),
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "DuplicateTaskNameWarning" not in proc.stderr
+    assert "UserWarning: another warning" in proc.stderr
+
+
 def test_meltano_yml_job_and_schedules_become_dagsters() -> None:
     facts = read_project(REPO)
     meltano_yml = yaml.safe_load((REPO / "meltano.yml").read_text())
