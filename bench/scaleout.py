@@ -1,6 +1,6 @@
-"""Scale-out benchmark: `data365_all` with its partitions at once vs one after another.
+"""Scale-out benchmark: `data365_all` with its sub-source steps at once vs one after another.
 
-    python bench/scaleout.py [--partitions 5] [--posts 3000] [--latency-ms 100]
+    python bench/scaleout.py [--sub-sources 5] [--posts 3000] [--latency-ms 100]
                              [--page-size 100] [--tap-concurrency 8] [--project DIR]
 
 Needs what the pipeline tests need: `MELTANO_BIN` (Meltano with its S3/PostgreSQL extras) and
@@ -9,7 +9,7 @@ as `scripts/test.sh` exports them. Starts `data365-emulator` (``--latency-ms`` p
 with ``--posts`` posts in each of N sub-sources (through its control plane), copies this
 Meltano project and installs it (or reuses ``--project``), then runs `dagster job execute -f
 orchestration/definitions.py -j data365_all` over those N sub-sources twice, each from an
-empty state into its own schema: with `max_concurrent` N + 1 (every partition and the
+empty state into its own schema: with `max_concurrent` N + 1 (every sub-source step and the
 `sources` step at once) and 1 (the same steps one after another). The tap's `page_size` and
 `max_concurrency` come from the options. Prints both wall times and their ratio, one run.
 """
@@ -104,7 +104,7 @@ def run_job(project: Path, work: Path, env: dict[str, str], at_once: int) -> flo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--partitions", type=int, default=5, choices=range(1, 6))
+    parser.add_argument("--sub-sources", type=int, default=5, choices=range(1, 6))
     parser.add_argument("--posts", type=int, default=3000, help="posts per sub-source")
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--page-size", type=int, default=100, help="the tap's page_size")
@@ -114,7 +114,7 @@ def main() -> int:
     meltano = os.environ.get("MELTANO_BIN") or shutil.which("meltano")
     if not meltano or not os.environ.get("PGHOST"):
         sys.exit("scaleout: set MELTANO_BIN and the PG* variables (see the docstring)")
-    sources = SOURCES[: args.partitions]
+    sources = SOURCES[: args.sub_sources]
     with tempfile.TemporaryDirectory(prefix="scaleout-") as tmp:
         work = Path(tmp)
         project = args.project or install_project(meltano, work / "project")
@@ -132,10 +132,10 @@ def main() -> int:
             }
             parallel = run_job(project, work, env, len(sources) + 1)
             serial = run_job(project, work, env, 1)
-    print(f"partitions: {len(sources)} ({', '.join(sources)}), {args.posts} posts each, "
+    print(f"sub-sources: {len(sources)} ({', '.join(sources)}), {args.posts} posts each, "
           f"{args.latency_ms:g} ms per request, page_size {args.page_size}, "
           f"max_concurrency {args.tap_concurrency}")  # fmt: skip
-    print(f"data365_all, partitions at once:        {parallel:7.1f} s")
+    print(f"data365_all, sub-sources at once:       {parallel:7.1f} s")
     print(f"data365_all, one after another:         {serial:7.1f} s")
     print(f"ratio (one after another / at once):    {serial / parallel:7.2f}")
     return 0

@@ -29,8 +29,13 @@ from dagster import (
 )
 
 from orchestration.project import EXTRACTOR, project_root, read_project
-from orchestration.runner import Meltano, MeltanoFailed
-from orchestration.sub_sources import ACCOUNT_STREAM, RunSteps, find_run_steps
+from orchestration.runner import Meltano, MeltanoFailed, run_after_the_other_run
+from orchestration.sub_sources import (
+    ACCOUNT_STREAM,
+    RunSteps,
+    SourcesSettingError,
+    find_run_steps,
+)
 from orchestration.tables import prepare_tables
 
 #: A crashed tap or loader, a dropped database connection, a worker restarted: the step runs
@@ -53,12 +58,15 @@ class MeltanoProjectResource(ConfigurableResource):  # type: ignore[type-arg]
 
 @contextlib.contextmanager
 def _meltano_failure_as_dagster() -> Iterator[None]:
-    # Dagster's `Failure` carries Meltano's last lines into the run's event log, and decides
-    # the retry: a crash or a lost connection is retried, a bad setting (the tap said so) not.
+    # The one place a step's failure becomes Dagster's `Failure`: it carries Meltano's last
+    # lines into the run's event log, and decides the retry: a crash or a lost connection is
+    # retried, a bad setting (the tap said so, or the `sources` setting is unusable) not.
     try:
         yield
     except MeltanoFailed as exc:
         raise Failure(description=str(exc), allow_retries=exc.transient) from None
+    except SourcesSettingError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
 
 
 def _meltano_run(
@@ -67,10 +75,13 @@ def _meltano_run(
     meltano, loader = project.meltano(), project.chosen_loader()
     args = ["run", "--no-install", f"--state-id-suffix={suffix}", EXTRACTOR, loader]
     with _meltano_failure_as_dagster():
-        out = meltano.run(args, env=env, label=suffix)
+        out = run_after_the_other_run(meltano, args, env=env, label=suffix, note=context.log.info)
     state_id = f"{meltano.environment or 'dev'}:{EXTRACTOR}-to-{loader}:{suffix}"
     loaded = ", ".join(f"{k}={v}" for k, v in sorted(out.loaded.items()))
-    context.log.info(f"{suffix}: done, state id {state_id}; records loaded: {loaded or 'none'}")
+    # The project folder tells which copy (host) ran the step.
+    context.log.info(
+        f"{suffix}: done in {meltano.root}, state id {state_id}; records loaded: {loaded or 'none'}"
+    )
     return state_id
 
 
@@ -91,10 +102,7 @@ def plan_sub_sources(
     context: OpExecutionContext, meltano: MeltanoProjectResource
 ) -> Iterator[Output[RunSteps] | DynamicOutput[str]]:
     with _meltano_failure_as_dagster():
-        try:
-            steps = find_run_steps(meltano.meltano())
-        except ValueError as exc:  # SourcesSettingError, or a `sources` value that is not JSON
-            raise Failure(description=str(exc), allow_retries=False) from None
+        steps = find_run_steps(meltano.meltano())
     context.log.info(f"sub-source steps: {', '.join(steps.sub_sources)}")
     yield Output(steps, output_name="steps")
     for name in steps.sub_sources:

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,6 +33,14 @@ PLUGIN_DIRS = (
 #: The tap's own one-line error for a bad setting (exit code 2): retrying cannot help.
 BAD_INPUT = "tap-data365: error:"
 _TAIL_LINES = 40
+#: Meltano's guard against two runs of one state id at once ("Another '<state id>' pipeline
+#: is already running ..."). It holds across hosts only when they share one system database
+#: (MELTANO_DATABASE_URI); Meltano itself lets go of a run that stopped sending heartbeats
+#: (a killed host) after 5 minutes.
+ALREADY_RUNNING = "pipeline is already running"
+#: How long a step waits for the other run of its state id, and how often it looks again.
+GUARD_WAIT_SECONDS = 30 * 60
+GUARD_POLL_SECONDS = 10
 #: A Singer target's record counter as Meltano logs it: `<plugin> METRIC: {...}`.
 _METRIC = re.compile(r"\]\s+(?P<plugin>\S+)\s+METRIC: (?P<json>\{.*\})")
 
@@ -52,6 +61,11 @@ class MeltanoFailed(RuntimeError):
     def transient(self) -> bool:
         """False for a bad setting (the tap said so in its one line): no retry will fix it."""
         return not any(BAD_INPUT in line for line in self.tail)
+
+    @property
+    def already_running(self) -> bool:
+        """Another run of the same state id holds Meltano's guard; nothing was synced."""
+        return any(ALREADY_RUNNING in line for line in self.tail)
 
 
 @dataclasses.dataclass
@@ -149,3 +163,29 @@ def _echo(stream: IO[str] | None, out: MeltanoOutput) -> None:
     for line in stream or ():
         sys.stderr.write(line)
         out.take(line.rstrip("\n"), "tap-data365")
+
+
+def run_after_the_other_run(
+    meltano: Meltano,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    label: str,
+    note: Callable[[str], None],
+) -> MeltanoOutput:
+    """`meltano run ARGS`, waiting while another run of its state id holds Meltano's guard.
+
+    That other run is this step's own earlier attempt when a Celery worker lost the step
+    (its pool process killed, the step delivered again) while the attempt's `meltano run`
+    went on: starting beside it would read the same state. Waiting, not failing, keeps the
+    step's retries for real failures.
+    """
+    deadline = time.monotonic() + GUARD_WAIT_SECONDS
+    while True:
+        try:
+            return meltano.run(args, env=env, label=label)
+        except MeltanoFailed as exc:
+            if not exc.already_running or time.monotonic() > deadline:
+                raise
+        note(f"{label}: another run of this state id is going; next try in {GUARD_POLL_SECONDS} s")
+        time.sleep(GUARD_POLL_SECONDS)

@@ -59,7 +59,11 @@ def configured_sub_sources(meltano: Meltano) -> list[str]:
     for line in out.splitlines():
         name, _, value = (shlex.split(line) or [""])[0].partition("=")
         if name == "TAP_DATA365_SOURCES" and value:
-            return [str(s) for s in json.loads(value)]
+            try:
+                return [str(s) for s in json.loads(value)]
+            except (ValueError, TypeError):
+                msg = f"setting sources: not a JSON list of sub-source names: {value}"
+                raise SourcesSettingError(msg) from None
     return []
 
 

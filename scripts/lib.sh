@@ -29,8 +29,9 @@ find_python() {
 _pip() { "$1/bin/python" -m pip install --quiet --disable-pip-version-check "${@:2}"; }
 
 # ensure_project_venv DIR TARGET: the project installed editable into DIR, TARGET being "."
-# (runtime) or ".[test]", with the emulator (its own distribution, emulator/) beside it.
-# Skipped when DIR already holds them for these two pyproject.toml files.
+# (runtime, the demo) or ".[test,...]" (scripts/test.sh: ".[test,orchestration,distributed]"),
+# with the emulator (its own distribution, emulator/) beside it. Skipped when DIR already holds
+# them for these two pyproject.toml files (a test install serves the runtime too).
 ensure_project_venv() {
     local venv="$1" target="$2" python stamp want
     want="$(cat pyproject.toml emulator/pyproject.toml | sha256sum | cut -d' ' -f1) $target"

@@ -5,9 +5,10 @@ The one API key is ``tests.helpers.tap.API_KEY``, the one way to start an emulat
 for its own data), and the one way to sync is ``tests.helpers.tap.sync`` (``run_tap`` when a
 test writes the whole configuration itself).
 
-Meltano and PostgreSQL are not optional: a test that needs one fails (never skips) when it is
-missing. `bash scripts/test.sh` installs Meltano, starts a private PostgreSQL server and exports
-`MELTANO_BIN` and `TAP_DATA365_TEST_PG_URL` (plus the libpq `PG*` variables).
+Meltano, PostgreSQL and Redis are not optional: a test that needs one fails (never skips) when
+it is missing. `bash scripts/test.sh` installs Meltano, starts a private PostgreSQL server and a
+Redis server, and exports `MELTANO_BIN`, `TAP_DATA365_TEST_PG_URL` (plus the libpq `PG*`
+variables) and `TAP_DATA365_TEST_REDIS_URL`.
 """
 
 from __future__ import annotations
@@ -37,17 +38,27 @@ def meltano_bin() -> Path:
     return Path(found)
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    """A PostgreSQL URL for the target-postgres tests; missing is a failure."""
-    url = os.environ.get("TAP_DATA365_TEST_PG_URL")
+def _server_url(variable: str, what: str) -> str:
+    url = os.environ.get(variable)
     if not url:
         pytest.fail(
-            "no PostgreSQL server: run the tests with `bash scripts/test.sh` (it starts one), "
-            "or set TAP_DATA365_TEST_PG_URL",
+            f"no {what} server: run the tests with `bash scripts/test.sh` (it starts one), "
+            f"or set {variable}",
             pytrace=False,
         )
     return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A PostgreSQL URL for the target-postgres tests; missing is a failure."""
+    return _server_url("TAP_DATA365_TEST_PG_URL", "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis URL (no database number) for the Celery job's tests; missing is a failure."""
+    return _server_url("TAP_DATA365_TEST_REDIS_URL", "Redis")
 
 
 @pytest.fixture(scope="session")

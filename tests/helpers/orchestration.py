@@ -1,18 +1,20 @@
 """Helpers for the Dagster tests: the code location in a Meltano project copy, a second worker,
 an S3-compatible state store on 127.0.0.1, `dagster job execute`, and a gate that proves
-partitions overlap."""
+sub-source steps overlap."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,7 +26,9 @@ from tests.helpers.tap import REPO, clean_env
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 PLUGIN_DIRS = ("extractors", "loaders")
-_DONE = re.compile(r"(?P<suffix>\w+): done, state id (?P<state>\S+); records loaded: (?P<n>.*)")
+_DONE = re.compile(
+    r"(?P<suffix>\w+): done in (?P<root>\S+), state id (?P<state>\S+); records loaded: (?P<n>.*)"
+)
 
 
 def with_code_location(project: MeltanoProject) -> MeltanoProject:
@@ -64,7 +68,7 @@ def output_of(proc: subprocess.CompletedProcess[str]) -> str:
     return proc.stdout + proc.stderr
 
 
-def loaded_per_partition(output: str) -> dict[str, dict[str, int]]:
+def loaded_per_step(output: str) -> dict[str, dict[str, int]]:
     """From the `<suffix>: done ...` line each step logs: records loaded per stream."""
     found: dict[str, dict[str, int]] = {}
     for match in _DONE.finditer(output):
@@ -72,6 +76,74 @@ def loaded_per_partition(output: str) -> dict[str, dict[str, int]]:
         pairs = [] if counts == "none" else [p.split("=") for p in counts.split(", ")]
         found[match["suffix"]] = {k: int(v) for k, v in pairs}
     return found
+
+
+def ran_in(output: str) -> dict[str, Path]:
+    """From the same lines: the project folder (copy, host) each step ran in."""
+    return {m["suffix"]: Path(m["root"]) for m in _DONE.finditer(output)}
+
+
+# ---------------------------------------------------------------- a tap killed mid-run
+
+
+class TapKiller(threading.Thread):
+    """Reads each attempt's Singer output from the FIFO the capture wrapper (conftest) copies
+    it to; after ``kill_after`` records of the first attempt, hands the taps writing there to
+    ``kill`` (by default: SIGKILL them). No clock: the tap cannot run ahead of this reader by
+    more than the pipe buffers."""
+
+    def __init__(
+        self,
+        fifo: Path,
+        attempts: int,
+        kill_after: int,
+        kill: Callable[[list[int]], list[int]] | None = None,
+    ) -> None:
+        super().__init__(daemon=True)  # blocked in open() if an attempt never comes
+        self.fifo = fifo
+        self.attempts = attempts
+        self.kill_after = kill_after
+        self.kill = kill or sigkill
+        self.records: list[list[str]] = []
+        self.killed: list[int] = []
+
+    def run(self) -> None:
+        for attempt in range(self.attempts):
+            ids: list[str] = []
+            self.records.append(ids)
+            with self.fifo.open() as stream:
+                for line in stream:
+                    if not line.endswith("\n"):
+                        break  # the killed tap's last line, cut short by the SIGKILL
+                    message = json.loads(line)
+                    if message["type"] == "RECORD" and message["stream"] == "search_results":
+                        ids.append(message["record"]["id"])
+                    if attempt == 0 and len(ids) == self.kill_after:
+                        self.killed.extend(self.kill(taps_writing_to(self.fifo)))
+
+    def join_attempts(self) -> None:
+        self.join(timeout=60)
+
+
+def taps_writing_to(fifo: Path) -> list[int]:
+    """The tap processes whose output goes to ``fifo`` (the capture wrapper's)."""
+    found = []
+    marker = f"DATA365_CAPTURE={fifo}".encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"tap-data365.real" in (proc / "cmdline").read_bytes() and marker in (
+                proc / "environ"
+            ).read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def sigkill(pids: list[int]) -> list[int]:
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return pids
 
 
 # ---------------------------------------------------------------- S3 state backend
@@ -123,7 +195,7 @@ def s3_states(store: tuple[Any, str]) -> dict[str, dict[str, Any]]:
 class Gate:
     """A forwarding HTTP proxy in front of the emulator that holds each sub-source's first
     search/count request until ``quorum`` sub-sources have one held: the run gets past it
-    only if that many partitions are in a request at the same moment (no clock involved).
+    only if that many sub-source steps are in a request at the same moment (no clock involved).
     ``most_at_once`` is the most sub-sources that had a request open together."""
 
     def __init__(self, upstream: str, quorum: int, timeout: float = 300) -> None:

@@ -1,6 +1,6 @@
 """Crash safety and failure inside `data365_all`, with state in the PostgreSQL system database.
 
-A tap SIGKILLed mid-run inside a Dagster run: the retry policy runs the partition again, from
+A tap SIGKILLed mid-run inside a Dagster run: the retry policy runs the sub-source step again, from
 the state the killed attempt left, and every post is in PostgreSQL exactly once; a second
 worker sharing the system database then loads only what is new. A bad setting fails the
 run at once (no retry), naming the setting.
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import threading
 import uuid
 from pathlib import Path
 
@@ -24,8 +22,9 @@ import pytest
 from psycopg import sql
 
 from tests.helpers.orchestration import (
+    TapKiller,
     execute,
-    loaded_per_partition,
+    loaded_per_step,
     output_of,
     second_worker,
     with_code_location,
@@ -38,52 +37,7 @@ from tests.helpers.pipeline import (
 
 pytestmark = pytest.mark.pipeline
 
-KILL_AFTER = 300
 SOURCE = "twitter_keywords"
-
-
-class TapKiller(threading.Thread):
-    """Reads each attempt's Singer output from the FIFO; SIGKILLs the first attempt's tap."""
-
-    def __init__(self, fifo: Path, attempts: int) -> None:
-        super().__init__(daemon=True)  # blocked in open() if an attempt never comes
-        self.fifo = fifo
-        self.attempts = attempts
-        self.records: list[list[str]] = []
-        self.killed: list[int] = []
-
-    def run(self) -> None:
-        for attempt in range(self.attempts):
-            ids: list[str] = []
-            self.records.append(ids)
-            with self.fifo.open() as stream:
-                for line in stream:
-                    if not line.endswith("\n"):
-                        break  # the killed tap's last line, cut short by the SIGKILL
-                    message = json.loads(line)
-                    if message["type"] == "RECORD" and message["stream"] == "search_results":
-                        ids.append(message["record"]["id"])
-                    if attempt == 0 and len(ids) == KILL_AFTER:
-                        self.killed.extend(_kill_taps(self.fifo))
-
-    def join_attempts(self) -> None:
-        self.join(timeout=60)
-
-
-def _kill_taps(fifo: Path) -> list[int]:
-    """SIGKILL the tap processes whose output goes to ``fifo`` (the capture wrapper's)."""
-    killed = []
-    marker = f"DATA365_CAPTURE={fifo}".encode()
-    for proc in Path("/proc").iterdir():
-        try:
-            if b"tap-data365.real" in (proc / "cmdline").read_bytes() and marker in (
-                proc / "environ"
-            ).read_bytes().split(b"\0"):
-                os.kill(int(proc.name), signal.SIGKILL)
-                killed.append(int(proc.name))
-        except (OSError, ValueError):
-            continue
-    return killed
 
 
 def _system_database(pg_url: str) -> str:
@@ -114,7 +68,7 @@ def test_a_killed_tap_loses_and_duplicates_nothing(
     system_db = _system_database(pg_url)
     fifo = tmp_path / "tap.fifo"
     os.mkfifo(fifo)
-    killer = TapKiller(fifo, attempts=2)
+    killer = TapKiller(fifo, attempts=2, kill_after=300)
     killer.start()
     with pipeline_emulator(latency_ms=100) as emu:
         env = _env(emu.url, schema, MELTANO_DATABASE_URI=system_db, DATA365_CAPTURE=str(fifo))
@@ -135,7 +89,7 @@ def test_a_killed_tap_loses_and_duplicates_nothing(
             worker, tmp_path / "home-2", _env(emu.url, schema, MELTANO_DATABASE_URI=system_db)
         )
         assert again.returncode == 0, output_of(again)[-8000:]
-        assert loaded_per_partition(output_of(again))[SOURCE]["search_results"] == added
+        assert loaded_per_step(output_of(again))[SOURCE]["search_results"] == added
         landed = _posts(pg_url, schema)
         assert len(landed) == len(set(landed)) == emu.post_count(SOURCE)
 

@@ -1,11 +1,11 @@
-"""Scale-out on Dagster: `data365_all` runs one partition per sub-source at once, each with its
+"""Scale-out on Dagster: `data365_all` runs one step per sub-source at once, each with its
 own state in an S3 state backend, and a second worker resumes from that state.
 
 The run is `dagster job execute -f orchestration/definitions.py -j data365_all` in a copy of
 the Meltano project, against the emulator (5 connected sub-sources, 100 ms per request), into
 PostgreSQL. Concurrency is proven by a gate in front of the emulator, not by a clock: each
 sub-source's first search waits there until 4 sub-sources are waiting, so the run can only
-finish if 4 partitions were inside a request at the same moment.
+finish if 4 sub-source steps were inside a request at the same moment.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from tests.helpers.orchestration import (
     Gate,
     execute,
-    loaded_per_partition,
+    loaded_per_step,
     output_of,
     s3_state_store,
     s3_states,
@@ -59,7 +59,7 @@ def _assert_once(pg_url: str, schema: str, expected: int) -> dict[str, list[tupl
     return landed
 
 
-def test_partitions_run_at_once_with_state_in_s3_and_a_second_worker_resumes(
+def test_sub_source_steps_run_at_once_with_state_in_s3_and_a_second_worker_resumes(
     meltano_project: MeltanoProject, pg_url: str, tmp_path: Path
 ) -> None:
     project = with_code_location(meltano_project)
@@ -73,14 +73,14 @@ def test_partitions_run_at_once_with_state_in_s3_and_a_second_worker_resumes(
         assert gate.arrived == set(FIVE)
         _assert_once(pg_url, schema, sum(POSTS.values()))
 
-        # One state per partition in S3 (plus the account-wide step's), each naming only
+        # One state per sub-source step in S3 (plus the account-wide step's), each naming only
         # its own sub-source; `sources` loaded by its own step alone.
         states = s3_states(store)
         assert set(states) == {STATE_ID.format(s) for s in (*FIVE, "sources")}
         for source in FIVE:
             named = state_sources(states[STATE_ID.format(source)]["completed"])
             assert named["search_results"] == {source}, (source, named)
-        loaded = loaded_per_partition(output_of(first))
+        loaded = loaded_per_step(output_of(first))
         assert loaded["sources"] == {"sources": len(FIVE)}
         for source in FIVE:
             assert loaded[source]["search_results"] == POSTS[source]
@@ -103,7 +103,7 @@ def test_partitions_run_at_once_with_state_in_s3_and_a_second_worker_resumes(
         second = execute(worker, tmp_path / "home-2", _env(emu.url, schema, s3_env))
         assert second.returncode == 0, output_of(second)[-8000:]
         _assert_once(pg_url, schema, sum(POSTS.values()) + sum(added.values()))
-        again = loaded_per_partition(output_of(second))
+        again = loaded_per_step(output_of(second))
         for source in FIVE:
             assert again[source].get("search_results", 0) == added.get(source, 0), source
         assert not (project.root / ".meltano" / "meltano.db").samefile(
