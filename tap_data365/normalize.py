@@ -121,14 +121,23 @@ _UTC_ISO = re.compile(
 )
 
 
+def normalize_utc_iso(text: str) -> str | None:
+    """An ISO 8601 string already in UTC → the fixed-width format; None for any other
+    spelling (``normalize_timestamp`` reads those). Every post's dates pass through here."""
+    match = _UTC_ISO.fullmatch(text)
+    if match is None:
+        return None
+    day, clock, fraction = match.groups()
+    return f"{day}T{clock}.{(fraction or '')[:6].ljust(6, '0')}Z"
+
+
 def normalize_timestamp(value: object) -> str | None:
     """Any accepted timestamp spelling → the fixed-width UTC format (None stays None)."""
     if isinstance(value, str):
-        # Every post passes through here: the common UTC spellings take a fast path.
-        match = _UTC_ISO.fullmatch(value)
-        if match is not None:
-            day, clock, fraction = match.groups()
-            return f"{day}T{clock}.{(fraction or '')[:6].ljust(6, '0')}Z"
+        # The common UTC spellings take a fast path.
+        fixed = normalize_utc_iso(value)
+        if fixed is not None:
+            return fixed
     parsed = parse_timestamp(value)
     return None if parsed is None else format_timestamp(parsed)
 
