@@ -115,17 +115,15 @@ def format_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime(TIMESTAMP_FORMAT)
 
 
-#: ISO 8601 already in UTC (zone Z, +00:00 or none): rewritten by slicing, no parsing.
 _UTC_ISO = re.compile(
     r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:Z|z|\+00:00|\+0000)?"
 )
 
 
 def normalize_utc_iso(text: str) -> str | None:
-    """An ISO 8601 string already in UTC → the fixed-width format; None for any other
-    spelling (``normalize_timestamp`` reads those). Every post's dates pass through here."""
-    match = _UTC_ISO.fullmatch(text)
-    if match is None:
+    """ISO 8601 already in UTC (zone Z, +00:00 or none) → the fixed-width format by slicing,
+    no parsing (None: another spelling). Every post's dates pass through here."""
+    if (match := _UTC_ISO.fullmatch(text)) is None:
         return None
     day, clock, fraction = match.groups()
     return f"{day}T{clock}.{(fraction or '')[:6].ljust(6, '0')}Z"
@@ -133,13 +131,10 @@ def normalize_utc_iso(text: str) -> str | None:
 
 def normalize_timestamp(value: object) -> str | None:
     """Any accepted timestamp spelling → the fixed-width UTC format (None stays None)."""
-    if isinstance(value, str):
-        # The common UTC spellings take a fast path.
-        fixed = normalize_utc_iso(value)
-        if fixed is not None:
-            return fixed
-    parsed = parse_timestamp(value)
-    return None if parsed is None else format_timestamp(parsed)
+    fixed = normalize_utc_iso(value) if isinstance(value, str) else None
+    if fixed is None and (parsed := parse_timestamp(value)) is not None:
+        fixed = format_timestamp(parsed)
+    return fixed
 
 
 # ---------------------------------------------------------------------------- containers
