@@ -10,7 +10,6 @@ rate limiter and the SDK's HTTP metrics through the two hooks; setup adds its re
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,6 +87,7 @@ class Transport:
         #: Told every answer, with the request's path (the streams' HTTP metrics).
         self._on_answer = on_answer or (lambda path, response: None)
         self._lock = threading.Lock()
+        self._made: Connections | None = None
         self.stats = RequestStats()
         #: Whether the API has answered anything yet in this run: before it has, a refused
         #: connection or an unknown host is a mistake (api_url), not weather.
@@ -98,18 +98,25 @@ class Transport:
         self._sleep(seconds)
 
     def close(self) -> None:
-        if "_connections" in self.__dict__:
-            self._connections.close()
+        if self._made is not None:
+            self._made.close()
 
-    @functools.cached_property
+    @property
     def _connections(self) -> Connections:
-        """Built at the first request (discovery sends none, and reads no proxy setting)."""
-        headers = {
-            "apikey": self.settings.key,
-            "Accept": "application/json",
-            "User-Agent": f"tap-data365/{__version__}",
-        }
-        return Connections(self.settings.url, headers, self.settings.timeout)
+        """Made at the first request (discovery sends none, and reads no proxy setting),
+        once for every thread."""
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    headers = {
+                        "apikey": self.settings.key,
+                        "Accept": "application/json",
+                        "User-Agent": f"tap-data365/{__version__}",
+                    }
+                    self._made = Connections(self.settings.url, headers, self.settings.timeout)
+                made = self._made
+        return made
 
     def request(
         self,
