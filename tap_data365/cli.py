@@ -19,6 +19,8 @@ from tap_data365 import stderr_mask
 from tap_data365.errors import EXIT_ERROR, EXIT_INVALID, ConfigError, Data365Error
 
 PROG = "tap-data365"
+#: Live containers allocated (net of those freed) between two runs of the cyclic collector.
+GC_YOUNG_THRESHOLD = 200_000
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -41,10 +43,13 @@ def main(argv: list[str] | None = None) -> None:
 
     # A sync allocates a few containers per post, so the cyclic collector ran every few
     # posts, each full pass rescanning the SDK's import-time objects (they live until exit):
-    # those are kept out of its scans, and it runs less often (posts form no reference
-    # cycles, so nothing waits longer to be freed). ~15 % of a sync's CPU (bench/run.py).
+    # those are kept out of its scans. Posts form no reference cycles and are freed as soon
+    # as they are written, so the collector only needs to run when the live containers grow
+    # well beyond what a sync holds at once (a window of 10,000 posts and the pages asked
+    # ahead: ~10 containers a post, ~130,000): at 10,000 it still scanned the window being
+    # read every few pages, ~7 % of a sync's CPU (bench/README.md).
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
 
     try:
         # Without standalone mode click returns (not raises) the code of ctx.exit(n).

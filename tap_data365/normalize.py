@@ -115,22 +115,26 @@ def format_timestamp(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime(TIMESTAMP_FORMAT)
 
 
-#: ISO 8601 already in UTC (zone Z, +00:00 or none): rewritten by slicing, no parsing.
 _UTC_ISO = re.compile(
     r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(?:Z|z|\+00:00|\+0000)?"
 )
 
 
+def normalize_utc_iso(text: str) -> str | None:
+    """ISO 8601 already in UTC (zone Z, +00:00 or none) → the fixed-width format by slicing,
+    no parsing (None: another spelling). Every post's dates pass through here."""
+    if (match := _UTC_ISO.fullmatch(text)) is None:
+        return None
+    day, clock, fraction = match.groups()
+    return f"{day}T{clock}.{(fraction or '')[:6].ljust(6, '0')}Z"
+
+
 def normalize_timestamp(value: object) -> str | None:
     """Any accepted timestamp spelling → the fixed-width UTC format (None stays None)."""
-    if isinstance(value, str):
-        # Every post passes through here: the common UTC spellings take a fast path.
-        match = _UTC_ISO.fullmatch(value)
-        if match is not None:
-            day, clock, fraction = match.groups()
-            return f"{day}T{clock}.{(fraction or '')[:6].ljust(6, '0')}Z"
-    parsed = parse_timestamp(value)
-    return None if parsed is None else format_timestamp(parsed)
+    fixed = normalize_utc_iso(value) if isinstance(value, str) else None
+    if fixed is None and (parsed := parse_timestamp(value)) is not None:
+        fixed = format_timestamp(parsed)
+    return fixed
 
 
 # ---------------------------------------------------------------------------- containers

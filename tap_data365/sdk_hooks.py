@@ -219,6 +219,9 @@ class FencedStream(RESTStream[Any]):
         stream, writer = direct
         write_record, version = writer.write_record, self._stream_version
         counter, timer, frequency = self.get_record_counter(), self.get_sync_timer(), 0
+        # Looked up once, not per record: the state manager is made once per stream, and
+        # without per-record bookmarks _increment_stream_state does nothing.
+        manager, per_record = self.state_manager, self.bookmarks_per_record
         with counter, timer:
             for element in ([context] if context is not None else self.partitions) or [{}]:
                 counter.with_context(element)
@@ -235,8 +238,9 @@ class FencedStream(RESTStream[Any]):
                         if key not in record:
                             record[key] = value
                     write_record(stream, record, version)
-                    self.state_manager.is_flushed = False
-                    self._increment_stream_state(record, context=current)
+                    manager.is_flushed = False
+                    if per_record:
+                        self._increment_stream_state(record, context=current)
                     frequency += 1
                     if frequency % self.STATE_MSG_FREQUENCY == 0:
                         self._write_state_message()

@@ -1,16 +1,25 @@
 """Reading a response body within a deadline, for the tap's client and the setup client.
 
-``requests``' timeout bounds each socket read, not the response: a server that drips one
-byte a second keeps a request alive for ever. Both clients send with ``stream=True`` and
-read the body here, which stops at ``request_timeout`` after the request was sent.
+A timeout bounds each socket read, not the response: a server that drips one byte a second
+keeps a request alive for ever. The transport sends without reading the body
+(``preload_content=False``) and reads it here, which stops at ``request_timeout`` after the
+request was sent.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import requests
-import urllib3.exceptions
+import urllib3
+from requests.utils import get_encoding_from_headers
+from urllib3 import HTTPHeaderDict
+
+if TYPE_CHECKING:
+    from tap_data365.http.connection import Sent
 
 _CHUNK = 1 << 20
 
@@ -30,15 +39,38 @@ class BodyCutOff(requests.exceptions.ChunkedEncodingError):
         super().__init__(f"HTTP {status} body cut off after the headers ({self.received})")
 
 
-def read_within(response: requests.Response, deadline: float) -> None:
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer: what the retry policy, the error messages and the metrics read."""
+
+    status_code: int
+    headers: HTTPHeaderDict
+    content: bytes
+    url: str
+    #: From sending the request to its headers, as requests' ``Response.elapsed``.
+    elapsed: dt.timedelta
+
+    @property
+    def text(self) -> str:
+        """The body as text, decoded as requests would (the declared charset, ISO-8859-1
+        for text without one, else UTF-8), undecodable bytes replaced: for messages only."""
+        charset = get_encoding_from_headers(self.headers) or "utf-8"
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+
+def read_within(sent: Sent, deadline: float) -> Answer:
     """Read the whole body before ``deadline`` (time.monotonic()), or raise requests.Timeout.
 
-    The body is left where ``response.content`` finds it; the connection is closed on failure.
+    The connection goes back to the pool once the body is read, and is closed on failure.
     """
+    response = sent.raw
     chunks: list[bytes] = []
     while True:
         if time.monotonic() > deadline:
-            response.close()
+            _discard(response)
             raise requests.exceptions.ReadTimeout(
                 "the response body did not arrive within request_timeout"
             )
@@ -46,25 +78,30 @@ def read_within(response: requests.Response, deadline: float) -> None:
         if not chunk:
             break
         chunks.append(chunk)
-    response.raw.release_conn()  # back to the keep-alive pool
-    # requests reads .content from here once a streamed body has been consumed.
-    response._content = b"".join(chunks)
-    response._content_consumed = True  # type: ignore[attr-defined]
+    response.release_conn()  # back to the keep-alive pool
+    elapsed = dt.timedelta(seconds=sent.elapsed)
+    return Answer(response.status, response.headers, b"".join(chunks), sent.url, elapsed)
 
 
-def _read_some(response: requests.Response) -> bytes:
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Close the connection of an answer not read to its end (as requests' close does)."""
+    response.close()
+    response.release_conn()
+
+
+def _read_some(response: urllib3.BaseHTTPResponse) -> bytes:
     """What has arrived of the body (at least a byte, or b"" at its end)."""
     try:
-        chunk: bytes = response.raw.read1(_CHUNK, decode_content=True)
+        chunk: bytes = response.read1(_CHUNK, decode_content=True)
     except urllib3.exceptions.ReadTimeoutError:
-        response.close()
+        _discard(response)
         raise requests.exceptions.ReadTimeout("the response body stalled") from None
     except urllib3.exceptions.DecodeError:
-        response.close()
+        _discard(response)
         raise requests.exceptions.ContentDecodingError("undecodable body") from None
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError, OSError):
-        received = response.raw.tell()  # bytes off the wire, before any decompression
-        response.close()
+        received = response.tell()  # bytes off the wire, before any decompression
+        _discard(response)
         promised = response.headers.get("Content-Length")
-        raise BodyCutOff(response.status_code, received, promised) from None
+        raise BodyCutOff(response.status, received, promised) from None
     return chunk

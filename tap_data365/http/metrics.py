@@ -13,9 +13,9 @@ import logging
 import threading
 from http import HTTPStatus
 
-import requests
 from singer_sdk import metrics
 
+from tap_data365.http.body import Answer
 from tap_data365.http.paths import PROVIDER_PATH
 
 
@@ -41,7 +41,7 @@ class RequestMetrics:
         self._lock = threading.Lock()
         self._counters: dict[str, metrics.Counter] = {}
 
-    def timed(self, endpoint: str, response: requests.Response) -> None:
+    def timed(self, endpoint: str, response: Answer) -> None:
         """One ``http_request_duration`` point for an attempt that got an answer."""
         status = response.status_code
         point = metrics.Point(

@@ -16,6 +16,10 @@ import backoff
 import requests
 
 from tap_data365.errors import RetryWaitTooLongError
+from tap_data365.http.body import Answer
+
+#: An answer of the transport, or of requests (the tests read real answers with it).
+AnyAnswer = Answer | requests.Response
 
 #: HTTP statuses worth retrying: rate limiting and server-side trouble.
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -32,7 +36,7 @@ BACKOFF_FIRST_CEILING_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 
 
-def retry_after_seconds(response: requests.Response | None) -> float | None:
+def retry_after_seconds(response: AnyAnswer | None) -> float | None:
     """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date).
 
     ``backoff.runtime`` only calls a function like this one: backoff parses no header.
@@ -61,7 +65,7 @@ def backoff_waits() -> Iterator[float]:
 
 
 def next_retry_wait(
-    response: requests.Response | None,
+    response: AnyAnswer | None,
     waits: Iterator[float],
     max_wait: float,
 ) -> float:

@@ -1,7 +1,8 @@
 """The one way the tap's streams and ``tap-data365 setup`` talk to the Datastreamer API.
 
-One session policy (a keep-alive session per thread, the key in its headers only, redirects
-never followed, every body read within ``request_timeout``), one retry policy (``retry.py``:
+One connection policy (``connection.py``: one keep-alive pool for every thread, the key in
+its headers only, redirects never followed; every body read within ``request_timeout``,
+``body.py``), one retry policy (``retry.py``:
 429, 5xx and dropped connections, ``Retry-After`` or ``backoff``'s jittered waits), one error
 mapping (``error_mapping.py``) and one URL quoting (``paths.py``). The streams add the shared
 rate limiter and the SDK's HTTP metrics through the two hooks; setup adds its retry lines.
@@ -9,7 +10,6 @@ rate limiter and the SDK's HTTP metrics through the two hooks; setup adds its re
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +20,8 @@ import requests
 
 from tap_data365 import __version__
 from tap_data365.errors import ApiResponseError, RetryUnsafeError, RetryWaitTooLongError
-from tap_data365.http.body import BodyCutOff, read_within
+from tap_data365.http.body import Answer, BodyCutOff, read_within
+from tap_data365.http.connection import Connections
 from tap_data365.http.error_mapping import (
     decode,
     error_for_response,
@@ -39,7 +40,7 @@ from tap_data365.http.retry import (
 )
 from tap_data365.settings import ApiSettings
 
-Answer = Callable[[str, requests.Response], None]
+OnAnswer = Callable[[str, Answer], None]
 
 #: Statuses after which the server did not act on the request: safe to retry even a POST
 #: that appends tasks. After a 500/502/504 or a dropped connection the server may have
@@ -76,7 +77,7 @@ class Transport:
         limiter: AdaptiveLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_retry: Callable[[str], None] | None = None,
-        on_answer: Answer | None = None,
+        on_answer: OnAnswer | None = None,
     ) -> None:
         self.settings = settings
         self._limiter = limiter
@@ -85,9 +86,8 @@ class Transport:
         self._on_retry = on_retry or (lambda line: None)
         #: Told every answer, with the request's path (the streams' HTTP metrics).
         self._on_answer = on_answer or (lambda path, response: None)
-        self._sessions = threading.local()
-        self._all_sessions: list[requests.Session] = []
         self._lock = threading.Lock()
+        self._made: Connections | None = None
         self.stats = RequestStats()
         #: Whether the API has answered anything yet in this run: before it has, a refused
         #: connection or an unknown host is a mistake (api_url), not weather.
@@ -98,10 +98,25 @@ class Transport:
         self._sleep(seconds)
 
     def close(self) -> None:
-        with self._lock:
-            sessions, self._all_sessions = self._all_sessions, []
-        for session in sessions:
-            session.close()
+        if self._made is not None:
+            self._made.close()
+
+    @property
+    def _connections(self) -> Connections:
+        """Made at the first request (discovery sends none, and reads no proxy setting),
+        once for every thread."""
+        made = self._made
+        if made is None:
+            with self._lock:
+                if self._made is None:
+                    headers = {
+                        "apikey": self.settings.key,
+                        "Accept": "application/json",
+                        "User-Agent": f"tap-data365/{__version__}",
+                    }
+                    self._made = Connections(self.settings.url, headers, self.settings.timeout)
+                made = self._made
+        return made
 
     def request(
         self,
@@ -111,7 +126,7 @@ class Transport:
         *,
         body: object = None,
         idempotent: bool = True,
-        on_answer: Answer | None = None,
+        on_answer: OnAnswer | None = None,
         on_retry: Callable[[str], None] | None = None,
     ) -> Any:
         """One logical request with retries; the decoded JSON body (EMPTY_BODY if none).
@@ -147,27 +162,17 @@ class Transport:
                 return decode(response, what)
             self._retry(f"HTTP {response.status_code}", what, attempt, wait, on_retry)
 
-    def _attempt(
-        self, method: str, path: str, body: object, on_answer: Answer
-    ) -> requests.Response:
+    def _attempt(self, method: str, path: str, body: object, on_answer: OnAnswer) -> Answer:
         """One attempt: a slot of the shared limiter, the request, its whole body."""
-        self.stats.count(method)
+        with self._lock:
+            self.stats.count(method)
         slot = self._limiter.acquire() if self._limiter is not None else None
-        answered: requests.Response | None = None
+        answered: Answer | None = None
         try:
             started = time.monotonic()
-            response = self._session().request(
-                method,
-                self.settings.url + path,
-                json=body,
-                timeout=self.settings.timeout,
-                # Never followed: the apikey header (and a token in a body) would go along.
-                allow_redirects=False,
-                stream=True,
-            )
+            sent = self._connections.send(method, path, body)
             # request_timeout bounds the whole answer, not each read of a dripping body.
-            read_within(response, started + self.settings.timeout)
-            answered = response
+            response = answered = read_within(sent, started + self.settings.timeout)
             self.answered = True
         finally:
             if slot is not None and self._limiter is not None:
@@ -217,7 +222,7 @@ class Transport:
 
     def _answer_wait(
         self,
-        response: requests.Response,
+        response: Answer,
         what: str,
         attempt: int,
         waits: Iterator[float],
@@ -254,35 +259,3 @@ class Transport:
             f"{self.settings.max_retries + 1}), waiting {wait:.1f} s"
         )
         self._sleep(wait)
-
-    def _session(self) -> requests.Session:
-        # One keep-alive session per thread: search windows are fetched from worker threads.
-        session: requests.Session | None = getattr(self._sessions, "session", None)
-        if session is None:
-            session = requests.Session()
-            self._environment_once(session)
-            session.headers.update(
-                {
-                    "apikey": self.settings.key,
-                    "Accept": "application/json",
-                    "User-Agent": f"tap-data365/{__version__}",
-                }
-            )
-            self._sessions.session = session
-            with self._lock:
-                self._all_sessions.append(session)
-        return session
-
-    def _environment_once(self, session: requests.Session) -> None:
-        """The proxies and CA bundle from the environment, read once instead of per request.
-
-        With ``trust_env`` requests re-reads the environment (and its no_proxy rules) on
-        every request: ~1.4 us per post of a sync. Read here as requests would read it for
-        the API's URL (``merge_environment_settings``), so proxies still work. (``~/.netrc``
-        credentials are not read: the key goes in the ``apikey`` header.)
-        """
-        session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.settings.url))
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            session.verify = bundle

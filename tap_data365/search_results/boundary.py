@@ -71,7 +71,16 @@ class BoundaryZone:
         if bounds is None:
             kept = []  # no marks yet: everything delivered may be read again
         floors = _floors(kept)
-        self._new = {i: d for i, d in self._new.items() if not kept or _inside_any(kept, d)}
+        if kept:
+            # Inside any of the bounds: at or above the lowest doc_date or found bound. Every
+            # delivered post is filtered at every checkpoint: the test is inlined.
+            doc_from, found_from = min(b[0] for b in kept), min(b[1] for b in kept)
+            self._new = {
+                i: d
+                for i, d in self._new.items()
+                if (d[0] is not None and d[0] >= doc_from)
+                or (d[1] is not None and d[1] >= found_from)
+            }
         if final:
             self._loaded = {k: v for k, v in self._loaded.items() if _alive(k, floors)}
         groups: dict[Key, bytearray] = {k: bytearray(v) for k, v in self._loaded.items()}
@@ -131,10 +140,6 @@ def _split(blob: bytes) -> Iterable[bytes]:
 def _inside(bounds: tuple[str, str], dates: Dates) -> bool:
     doc, found = dates
     return (doc is not None and doc >= bounds[0]) or (found is not None and found >= bounds[1])
-
-
-def _inside_any(bounds: list[tuple[str, str]], dates: Dates) -> bool:
-    return any(_inside(b, dates) for b in bounds)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -17,7 +17,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from tap_data365.errors import ShapeError
-from tap_data365.normalize import normalize_timestamp, parse_timestamp, unwrap_list
+from tap_data365.normalize import (
+    normalize_timestamp,
+    normalize_utc_iso,
+    parse_timestamp,
+    unwrap_list,
+)
 from tap_data365.search_results.ranges import Post, Record
 
 #: Where an unreadable doc_date is kept as sent (moved under extra_fields like any field
@@ -88,12 +93,15 @@ def search_hits(payload: object) -> list[dict[str, Any]]:
     hits = unwrap_list(payload, _HIT_LIST_KEYS, of="posts")
     documents = []
     for hit in hits:
+        if type(hit) is dict and "_source" not in hit:
+            documents.append(hit)  # the API's own shape: a freshly decoded body is ours to change
+            continue
         if not isinstance(hit, Mapping):
             msg = "search results hold entries that are not objects"
             raise ShapeError(msg)
         source = hit.get("_source")
         document = source if isinstance(source, Mapping) and "id" not in hit else hit
-        # A freshly decoded body is ours to change: only another mapping type is copied.
+        # Only another mapping type is copied.
         documents.append(document if type(document) is dict else dict(document))
     return documents
 
@@ -120,15 +128,39 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
     """
     warnings = warnings or HitWarnings()
     doc_id = document.get("id")
-    if doc_id is None or doc_id == "":
-        document["id"] = stable_id(document)  # before any field changes: the same post,
-        warnings.note("no_id", document["id"])  # the same id
-    elif not isinstance(doc_id, str):
-        document["id"] = str(doc_id)
+    if type(doc_id) is not str or not doc_id:
+        doc_id = _ensure_id(document, doc_id, warnings)
     raw_date = document.get("doc_date")
     if raw_date is None:
         content = document.get("content")
         raw_date = content.get("published") if isinstance(content, Mapping) else None
+    # An ISO date in UTC (every post the API sends) is plausible: only numbers are checked.
+    doc_date = normalize_utc_iso(raw_date) if type(raw_date) is str else None
+    if doc_date is not None:
+        document["doc_date"] = doc_date
+    else:
+        doc_date = _read_date(document, raw_date, warnings)
+    if doc_date is not None and raw_date is not None:
+        _share_published(document, raw_date, doc_date)
+    found = _normalize_found(document)
+    if not document.get("data_source"):
+        document["data_source"] = index
+    return Post(document, doc_id, doc_date, found)
+
+
+def _ensure_id(document: Record, doc_id: object, warnings: HitWarnings) -> str:
+    """The post's id as a string; a stable one when it has none (see HitWarnings)."""
+    if doc_id is None or doc_id == "":
+        new_id = document["id"] = stable_id(document)  # before any field changes: the
+        warnings.note("no_id", new_id)  # same post, the same id
+        return new_id
+    new_id = document["id"] = str(doc_id)
+    return new_id
+
+
+def _read_date(document: Record, raw_date: object, warnings: HitWarnings) -> str | None:
+    """``doc_date`` in any other spelling (None: missing, unreadable or implausible, the
+    value as sent kept in RAW_DATE_FIELD)."""
     try:
         doc_date = document["doc_date"] = normalize_timestamp(raw_date)
         problem = "bad_date" if raw_date is None else _implausible(raw_date)
@@ -139,12 +171,7 @@ def search_post(document: Record, index: str, warnings: HitWarnings | None = Non
         if raw_date is not None:
             document[RAW_DATE_FIELD] = raw_date
         warnings.note(problem, document["id"])
-    if doc_date is not None and raw_date is not None:
-        _share_published(document, raw_date, doc_date)
-    found = _normalize_found(document)
-    if not document.get("data_source"):
-        document["data_source"] = index
-    return Post(document, document["id"], doc_date, found)
+    return doc_date
 
 
 def _implausible(raw_date: object) -> str | None:
@@ -180,6 +207,11 @@ def _normalize_found(document: Record) -> str | None:
     found = content.get("found")
     if found is None:
         return None
+    if type(found) is str:
+        fixed = normalize_utc_iso(found)
+        if fixed is not None:
+            content["found"] = fixed
+            return fixed
     try:
         normalized = normalize_timestamp(found)
     except (ValueError, OverflowError, OSError):

@@ -85,12 +85,19 @@ class Window:
         it (None: inside or unknown). The server reads the value as the millisecond it falls
         in; against whole-millisecond bounds that is comparing the value itself: a post at
         12:00:00.827400 is inside [12:00:00.827, …) and outside [… , 12:00:00.827)."""
-        value = post.date(self.field)
-        if value is None:
-            return None
+        return self.first_outside((post,))
+
+    def first_outside(self, posts: Iterable[Post]) -> str | None:
+        """``outside`` of the first of ``posts`` that lies outside (None: none does), without
+        a call per post: every post read is checked."""
         start, end = self._bounds
-        if value < start or (end is not None and value >= end):
-            return value
+        if self.field == DOC_DATE:
+            dates = (post.doc_date for post in posts)
+        else:
+            dates = (post.found for post in posts)
+        for value in dates:
+            if value is not None and (value < start or (end is not None and value >= end)):
+                return value
         return None
 
     @cached_property

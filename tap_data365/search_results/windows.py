@@ -280,16 +280,15 @@ class WindowReader:
         for bounds in (window, self._fixed_range):
             if bounds is None:
                 continue
-            for post in page:
-                value = bounds.outside(post)
-                if value is not None:
-                    msg = (
-                        f"the Datastreamer API returned a post of {self._describe} with "
-                        f"{bounds.field} {value} outside the requested range "
-                        f"{bounds.describe()}: it does not filter on {bounds.field} ranges, "
-                        "so the sync stops rather than deliver duplicates or skip posts"
-                    )
-                    raise RangeIgnoredError(msg)
+            value = bounds.first_outside(page)
+            if value is not None:
+                msg = (
+                    f"the Datastreamer API returned a post of {self._describe} with "
+                    f"{bounds.field} {value} outside the requested range "
+                    f"{bounds.describe()}: it does not filter on {bounds.field} ranges, "
+                    "so the sync stops rather than deliver duplicates or skip posts"
+                )
+                raise RangeIgnoredError(msg)
 
     def _middle_pages(self, query: str, *, known_full: bool) -> tuple[list[list[Post]], bool]:
         """The pages between the first and the last reachable one, several at a time.

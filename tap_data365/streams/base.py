@@ -14,11 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import requests
 from singer_sdk import SchemaDirectory, Tap
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
+from tap_data365.http.body import Answer
 from tap_data365.http.metrics import RequestMetrics, endpoint_of
 from tap_data365.http.ratelimit import START_LIMIT, AdaptiveLimiter
 from tap_data365.http.transport import Transport
@@ -110,7 +110,7 @@ class Data365Stream(FencedStream):
         self._http_metrics.counted(endpoint_of(path))
         return payload
 
-    def _timed(self, path: str, response: requests.Response) -> None:
+    def _timed(self, path: str, response: Answer) -> None:
         self._http_metrics.timed(endpoint_of(path), response)
 
     @functools.cached_property

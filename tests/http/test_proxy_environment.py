@@ -1,7 +1,7 @@
-"""Proxies from the environment still carry the requests, read once per session.
+"""Proxies from the environment still carry the requests, read once per run.
 
-The transport turns off requests' per-request reading of the environment (``trust_env``) and
-reads the proxies itself, once, as requests would for the API's URL. A stand-in proxy on
+The transport (``http/connection.py``) reads the proxies from the environment once, as
+requests would for the API's URL, instead of on every request. A stand-in proxy on
 127.0.0.1 answers for an API host that does not resolve: the request only succeeds if it
 went through the proxy; with the host in NO_PROXY it goes direct, and fails.
 """

@@ -28,14 +28,15 @@ def test_a_pure_module_does_not_import_requests(module: str) -> None:
     assert done.stdout.strip() == "[]", module
 
 
-def test_one_module_of_the_tap_owns_http_sessions() -> None:
+def test_one_module_of_the_tap_owns_http_connections() -> None:
     package = REPO / "tap_data365"
     owners = sorted(
         str(path.relative_to(package))
         for path in package.rglob("*.py")
-        if "emulator" not in path.parts and "requests.Session(" in path.read_text()
+        if "emulator" not in path.parts
+        and any(maker in path.read_text() for maker in ("requests.Session(", "PoolManager("))
     )
-    assert owners == ["http/transport.py"]
+    assert owners == ["http/connection.py"]
 
 
 def _imports(path: Path) -> set[str]:
