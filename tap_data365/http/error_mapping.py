@@ -11,7 +11,6 @@ error page), never markup, a Python type name or more than one line.
 from __future__ import annotations
 
 import socket
-from html.parser import HTMLParser
 from urllib.parse import unquote, urljoin, urlsplit
 
 import msgspec
@@ -128,36 +127,10 @@ def _readable(text: str) -> str:
     """The words of an HTML (or XML) page, or ``text`` itself when it is not markup."""
     if not text.lstrip().startswith("<"):
         return text
-    page = _PageText()
-    page.feed(text)
-    page.close()
-    return " ".join(page.words).strip() or " ".join(page.title).strip() or "a page without text"
+    # Imported here: html.parser costs ~15 ms at start-up, and only an error page needs it.
+    from tap_data365.http.page_text import page_text  # noqa: PLC0415
 
-
-class _PageText(HTMLParser):
-    """Collects a page's visible text; a title is kept apart, for a page with no other."""
-
-    _UNSEEN = frozenset({"script", "style", "template", "title"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.words: list[str] = []
-        self.title: list[str] = []
-        self._open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._UNSEEN:
-            self._open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._open:
-            del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
-
-    def handle_data(self, data: str) -> None:
-        if not self._open:
-            self.words.append(data)
-        elif self._open[-1] == "title":
-            self.title.append(data)
+    return page_text(text)
 
 
 # ---------------------------------------------------------------------------- no answer
