@@ -28,7 +28,7 @@ from tap_data365.search_results.plan import Sweep, SyncPlan, first_sweep, plan_s
 from tap_data365.search_results.ranges import Post, Record, combine_query
 from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.state import REPLICATION_KEY
-from tap_data365.search_results.windows import WindowReader, page_pipeline
+from tap_data365.search_results.windows import CompletedWindow, WindowReader, page_pipeline
 
 if TYPE_CHECKING:
     from tap_data365.search_results.inflight import PagePipeline
@@ -172,15 +172,22 @@ class SubSourceSync:
         then = None  # the query of the next sweep's first window, read right after this one
         if following is not None:
             then = combine_query(settings.search_query, following.windows[0], following.fixed_range)
-        accept, done = self._checkpoint.accept, self._checkpoint.window_done
         for completed in reader.read(sweep.windows, then):
-            # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
-            for part, posts in chunks(completed):
-                for post in posts:
-                    if accept(post, task_range=sweep.task_range):
-                        yield post.record
-                done(part, task_range=sweep.task_range)
-                self._save()
+            yield from self._hand_out(completed, sweep.task_range)
+            # Freed before the next window is read, not once it has been: memory holds one
+            # window's posts at a time (two at once made the peak grow with the number of
+            # windows, as the largest pair of neighbours does).
+            del completed
+
+    def _hand_out(self, completed: CompletedWindow, task_range: bool) -> Iterator[Record]:
+        """Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more."""
+        accept, done = self._checkpoint.accept, self._checkpoint.window_done
+        for part, posts in chunks(completed):
+            for post in posts:
+                if accept(post, task_range=task_range):
+                    yield post.record
+            done(part, task_range=task_range)
+            self._save()
 
     def _report(self) -> None:
         counts, index = self._checkpoint.counts, self._index

@@ -127,6 +127,7 @@ class WindowReader:
                     yield outcome
                 else:
                     pending.extendleft(reversed(outcome))  # in the place of the window they cut
+                del outcome  # a handed-out window's posts are not kept while the next is read
         finally:
             self._pipeline = None
             if own is not None:
