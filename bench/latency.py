@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import API_KEY, Emulator, search_results_catalog
+from run import API_KEY, CHILD_ENV, Emulator, search_results_catalog
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -126,10 +126,11 @@ def main() -> None:
 
 def _measure(emu: Emulator, tmp: Path, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     pager = [sys.executable, str(HERE / "pager.py"), emu.url, API_KEY, INDEX, START_DATE]
-    commands: dict[str, tuple[list[str], dict[str, str]]] = {"pager": (pager, dict(os.environ))}
+    # Bytecode cached, as bench/run.py runs its children (CHILD_ENV): as an installed program.
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {"pager": (pager, dict(CHILD_ENV))}
     checkouts = {"after": REPO} if args.before is None else {"before": args.before, "after": REPO}
     for name, checkout in checkouts.items():
-        env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+        env = {**CHILD_ENV, "PYTHONPATH": str(checkout.resolve())}
         (tmp / name).mkdir()
         commands[name] = (tap_command(emu, tmp / name, env), env)
     results: dict[str, dict[str, Any]] = {name: {"times": []} for name in commands}

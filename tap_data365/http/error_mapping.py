@@ -11,7 +11,6 @@ error page), never markup, a Python type name or more than one line.
 from __future__ import annotations
 
 import socket
-from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 import msgspec
@@ -24,7 +23,7 @@ from tap_data365.errors import (
     Data365Error,
     UnknownSourceError,
 )
-from tap_data365.http.body import Answer, BodyCutOff
+from tap_data365.http.body import BodyCutOff
 from tap_data365.http.paths import PROVIDER_PATH
 from tap_data365.http.retry import RETRIABLE_STATUSES
 from tap_data365.normalize import EMPTY_BODY
@@ -33,7 +32,7 @@ from tap_data365.stderr_mask import mask
 _json_decoder = msgspec.json.Decoder()
 
 
-def error_for_response(response: Answer, what: str, attempts: int = 1) -> Data365Error:
+def error_for_response(response: requests.Response, what: str, attempts: int = 1) -> Data365Error:
     """A final error answer (not retried, or retries exhausted) as one clear error.
 
     A status that is retried names the attempts made, as the lines for drops and timeouts do.
@@ -68,7 +67,7 @@ def _missing_object(path: str, what: str) -> Data365Error | None:
     return ApiResponseError(f"task {parts[1]} of {source} does not exist (HTTP 404)")
 
 
-def redirect_error(response: Answer, what: str) -> ApiResponseError:
+def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
     """A 3xx answer: never followed (the key would go along), named with its target host."""
     location = response.headers.get("Location")
     target = urlsplit(urljoin(response.url, location)).netloc if location else ""
@@ -79,7 +78,7 @@ def redirect_error(response: Answer, what: str) -> ApiResponseError:
     )
 
 
-def short_body(response: Answer) -> str:
+def short_body(response: requests.Response) -> str:
     """The API's own error text as one short line, secrets masked: a JSON body's message,
     the words of an HTML page, else the body as sent."""
     content = response.content
@@ -100,7 +99,7 @@ def one_line(text: str, limit: int = 200) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def decode(response: Answer, what: str) -> object:
+def decode(response: requests.Response, what: str) -> object:
     """The JSON body (EMPTY_BODY when there is none); a body that is not JSON, or not
     UTF-8, is a clear error."""
     content = response.content
@@ -128,42 +127,10 @@ def _readable(text: str) -> str:
     """The words of an HTML (or XML) page, or ``text`` itself when it is not markup."""
     if not text.lstrip().startswith("<"):
         return text
-    page = _page_text()
-    page.feed(text)
-    page.close()
-    return " ".join(page.words).strip() or " ".join(page.title).strip() or "a page without text"
+    # Imported here: html.parser costs ~15 ms at start-up, and only an error page needs it.
+    from tap_data365.http.page_text import page_text  # noqa: PLC0415
 
-
-def _page_text() -> Any:
-    """A parser that collects a page's visible text; a title is kept apart, for a page with
-    no other. Defined here: ``html.parser`` compiles its regexes on import (~13 ms of every
-    run's start-up), and only an error page needs it."""
-    from html.parser import HTMLParser  # noqa: PLC0415
-
-    class PageText(HTMLParser):
-        _UNSEEN = frozenset({"script", "style", "template", "title"})
-
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.words: list[str] = []
-            self.title: list[str] = []
-            self._open: list[str] = []
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag in self._UNSEEN:
-                self._open.append(tag)
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag in self._open:
-                del self._open[len(self._open) - 1 - self._open[::-1].index(tag) :]
-
-        def handle_data(self, data: str) -> None:
-            if not self._open:
-                self.words.append(data)
-            elif self._open[-1] == "title":
-                self.title.append(data)
-
-    return PageText()
+    return page_text(text)
 
 
 # ---------------------------------------------------------------------------- no answer

@@ -125,6 +125,24 @@ def plan_sync(
     return SyncPlan(discovery, discovery_doc_range, task_ranges, doc_date, tasks_seen, found_from)
 
 
+def first_sweep(
+    state: PartitionState,
+    lookbacks: Lookbacks,
+    *,
+    start: dt.datetime | None,
+    floor: dt.datetime,
+    end: dt.datetime | None = None,
+) -> Sweep | None:
+    """The sweep a sync reads first when the tasks cannot change it (else None): on a first
+    sync (no bookmark) no task range is read and there is no discovery sweep, so the plan's
+    windows are those of ``plan_sync`` whatever the task list and the found filter hold."""
+    if state.bookmark is not None:
+        return None
+    plan = plan_sync(state, (), lookbacks, start=start, floor=floor, end=end, found_filter=False)
+    sweeps = plan.sweeps()
+    return sweeps[0] if sweeps else None
+
+
 def _whole_ms(stored: str | None) -> dt.datetime | None:
     moment = parse_timestamp(stored)
     return None if moment is None else whole_ms(moment)

@@ -15,25 +15,26 @@ from typing import TYPE_CHECKING, Any
 
 from tap_data365.errors import parse_answer
 from tap_data365.search_results.checkpoints import SourceCheckpoint, chunks
+from tap_data365.search_results.first_reads import (
+    CountRequest,
+    FirstReads,
+    SearchRequest,
+    in_background,
+)
 from tap_data365.search_results.found_filter import found_filter_problem
 from tap_data365.search_results.hits import HitWarnings, count_total, search_hits, search_post
 from tap_data365.search_results.index_delay import minutes
-from tap_data365.search_results.plan import Sweep, SyncPlan, plan_sync
+from tap_data365.search_results.plan import Sweep, SyncPlan, first_sweep, plan_sync
 from tap_data365.search_results.ranges import Post, Record, combine_query
 from tap_data365.search_results.sizing import WindowSizer
 from tap_data365.search_results.state import REPLICATION_KEY
-from tap_data365.search_results.windows import WindowReader, page_pipeline
+from tap_data365.search_results.windows import CompletedWindow, WindowReader, page_pipeline
 
 if TYPE_CHECKING:
     from tap_data365.search_results.inflight import PagePipeline
     from tap_data365.settings import Settings
 
-__all__ = ["REPLICATION_KEY", "CountRequest", "SearchRequest", "SubSourceSync"]
-
-#: (lucene query, from, size) → the Search API's answer, as sent.
-SearchRequest = Callable[[str, int, int], object]
-#: Lucene query → the Count API's answer, as sent.
-CountRequest = Callable[[str], object]
+__all__ = ["REPLICATION_KEY", "CountRequest", "SearchRequest", "SubSourceSync", "in_background"]
 
 #: Where reading starts when neither a bookmark nor start_date says otherwise.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -64,7 +65,8 @@ class SubSourceSync:
         self._settings = settings
         self._tasks = tasks
         self._start = start
-        self._search = search
+        self._first_reads = FirstReads(search, count)
+        self._search = self._first_reads.search
         self._save = save_state
         self._logger = logger
         self._now = dt.datetime.now(dt.UTC)
@@ -76,13 +78,15 @@ class SubSourceSync:
             zone_limit=settings.boundary_zone_max_posts,
         )
         self._warnings = HitWarnings()
-        self._sizer = WindowSizer(lambda query: count_total(count(query)), logger.warning)
+        early_count = self._first_reads.count
+        self._sizer = WindowSizer(lambda query: count_total(early_count(query)), logger.warning)
 
     def records(self) -> Iterator[Record]:
         """The posts to emit, each once; STATE is saved after every checkpoint chunk."""
+        self._send_first_reads()
         plan = self._plan()
         self._checkpoint.adopt(plan)
-        self._save()  # the plan is durable before anything is read
+        self._save()  # the plan is durable before any post is emitted
         sweeps = plan.sweeps()
         # One pipeline for all sweeps: the next sweep's first page is asked for while the
         # last window of this one is read and handed out.
@@ -94,6 +98,19 @@ class SubSourceSync:
         self._checkpoint.finish()
         self._save()
         self._report()
+
+    def _send_first_reads(self) -> None:
+        """The first page (and count) of a plan the tasks cannot change, sent now: they go
+        out while the task list is read (first_reads.py)."""
+        settings = self._settings
+        floor = settings.start_date or EPOCH
+        lookbacks = self._checkpoint.lookbacks
+        sweep = first_sweep(
+            self._checkpoint.state, lookbacks, start=self._start, floor=floor, end=settings.end_date
+        )
+        if sweep is not None:
+            query = combine_query(settings.search_query, sweep.windows[0], sweep.fixed_range)
+            self._first_reads.send(query, settings.page_size, count=self._sizer.usable)
 
     def _plan(self) -> SyncPlan:
         checkpoint, settings = self._checkpoint, self._settings
@@ -155,15 +172,22 @@ class SubSourceSync:
         then = None  # the query of the next sweep's first window, read right after this one
         if following is not None:
             then = combine_query(settings.search_query, following.windows[0], following.fixed_range)
-        accept, done = self._checkpoint.accept, self._checkpoint.window_done
         for completed in reader.read(sweep.windows, then):
-            # Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more.
-            for part, posts in chunks(completed):
-                for post in posts:
-                    if accept(post, task_range=sweep.task_range):
-                        yield post.record
-                done(part, task_range=sweep.task_range)
-                self._save()
+            yield from self._hand_out(completed, sweep.task_range)
+            # Freed before the next window is read, not once it has been: memory holds one
+            # window's posts at a time (two at once made the peak grow with the number of
+            # windows, as the largest pair of neighbours does).
+            del completed
+
+    def _hand_out(self, completed: CompletedWindow, task_range: bool) -> Iterator[Record]:
+        """Sorted chunks: a STATE at least every CHECKPOINT_POSTS posts, no request more."""
+        accept, done = self._checkpoint.accept, self._checkpoint.window_done
+        for part, posts in chunks(completed):
+            for post in posts:
+                if accept(post, task_range=task_range):
+                    yield post.record
+            done(part, task_range=task_range)
+            self._save()
 
     def _report(self) -> None:
         counts, index = self._checkpoint.counts, self._index

@@ -39,9 +39,10 @@ if TYPE_CHECKING:
 MAX_FROM = 9_900
 
 #: Rounds of ``concurrency`` requests asked ahead of the window being read: enough to keep
-#: every slot busy while a window is handed out at 100 ms per request; a whole window ahead
-#: (100 pages) cost 1.32x the peak memory at 250,000 posts without latency for no gain.
-AHEAD_ROUNDS = 3
+#: every slot busy while a window is handed out at 100 ms per request (3 were not when the
+#: next window's first pages, asked a window early, still filled them); a whole window
+#: ahead (100 pages) cost 1.32x the peak memory at 250,000 posts without latency for no gain.
+AHEAD_ROUNDS = 5
 #: Windows to read instead of one, each with its count (None: unknown).
 Parts = list[tuple[Window, int | None]]
 
@@ -127,6 +128,7 @@ class WindowReader:
                     yield outcome
                 else:
                     pending.extendleft(reversed(outcome))  # in the place of the window they cut
+                del outcome  # a handed-out window's posts are not kept while the next is read
         finally:
             self._pipeline = None
             if own is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from concurrent.futures import Future
 from typing import Any, ClassVar
 
 from singer_sdk import StreamSchema, Tap
@@ -13,6 +14,7 @@ from typing_extensions import override
 from tap_data365 import normalize
 from tap_data365.errors import ConfigError, parse_answer
 from tap_data365.http.paths import PROVIDER_PATH, source_path, task_path
+from tap_data365.search_results.sync import in_background
 from tap_data365.settings import check_connected
 from tap_data365.streams.base import SCHEMAS, Data365Stream, TapRun
 
@@ -25,7 +27,7 @@ class AccountSources:
 
     def __init__(self, tap: Tap) -> None:
         self._tap = tap
-        self._tasks: dict[str, list[dict[str, Any]]] = {}
+        self._tasks: dict[str, Future[list[dict[str, Any]]]] = {}
 
     @functools.cached_property
     def _client(self) -> Data365Stream:
@@ -40,9 +42,15 @@ class AccountSources:
         body = self._client.request_json("GET", PROVIDER_PATH, what=what)
         return parse_answer(normalize.source_records, body, what)
 
-    def selected(self) -> list[str]:
-        """The sub-sources to extract: the ``sources`` setting, or every connected one."""
+    def selected(self, asking: Data365Stream) -> list[str]:
+        """The sub-sources to extract: the ``sources`` setting, or every connected one.
+
+        ``asking`` reads the task lists of those sub-sources next: the first configured
+        one's is read while the sources list is (a round trip less before the first search).
+        """
         configured = self._client.settings.sources
+        if configured:
+            self._read_tasks_early(configured[0], asking)
         connected = [record["name"] for record in self.records()]
         if configured is not None:
             check_connected(list(configured), connected)
@@ -61,8 +69,21 @@ class AccountSources:
         shows as open is asked about directly (finished tasks are not asked again).
         """
         if source not in self._tasks:
-            self._tasks[source] = self._read_tasks(source, asking)
-        return self._tasks[source]
+            done: Future[list[dict[str, Any]]] = Future()
+            done.set_result(self._read_tasks(source, asking))
+            self._tasks[source] = done
+        # An error of a task list read early is raised here, where it would have been read.
+        return self._tasks[source].result()
+
+    def _read_tasks_early(self, source: str, asking: Data365Stream) -> None:
+        """Read ``source``'s task list in the background (each list is read once a run).
+
+        When the sources list then fails the run (a configured sub-source that is not
+        connected), nothing waits for this read, and its error is never shown.
+        """
+        if source in self._tasks:
+            return
+        self._tasks[source] = in_background(lambda: self._read_tasks(source, asking))
 
     def _read_tasks(self, source: str, client: Data365Stream) -> list[dict[str, Any]]:
         what = f"listing tasks of source {source}"
@@ -114,7 +135,7 @@ class PerSourceStream(_AccountStream):
     @property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
-        return [self.context_for(source) for source in self.account.selected()]
+        return [self.context_for(source) for source in self.account.selected(self)]
 
 
 class TasksStream(PerSourceStream):
