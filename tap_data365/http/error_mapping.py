@@ -23,7 +23,7 @@ from tap_data365.errors import (
     Data365Error,
     UnknownSourceError,
 )
-from tap_data365.http.body import BodyCutOff
+from tap_data365.http.body import Answer, BodyCutOff
 from tap_data365.http.paths import PROVIDER_PATH
 from tap_data365.http.retry import RETRIABLE_STATUSES
 from tap_data365.normalize import EMPTY_BODY
@@ -32,7 +32,7 @@ from tap_data365.stderr_mask import mask
 _json_decoder = msgspec.json.Decoder()
 
 
-def error_for_response(response: requests.Response, what: str, attempts: int = 1) -> Data365Error:
+def error_for_response(response: Answer, what: str, attempts: int = 1) -> Data365Error:
     """A final error answer (not retried, or retries exhausted) as one clear error.
 
     A status that is retried names the attempts made, as the lines for drops and timeouts do.
@@ -67,7 +67,7 @@ def _missing_object(path: str, what: str) -> Data365Error | None:
     return ApiResponseError(f"task {parts[1]} of {source} does not exist (HTTP 404)")
 
 
-def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
+def redirect_error(response: Answer, what: str) -> ApiResponseError:
     """A 3xx answer: never followed (the key would go along), named with its target host."""
     location = response.headers.get("Location")
     target = urlsplit(urljoin(response.url, location)).netloc if location else ""
@@ -78,7 +78,7 @@ def redirect_error(response: requests.Response, what: str) -> ApiResponseError:
     )
 
 
-def short_body(response: requests.Response) -> str:
+def short_body(response: Answer) -> str:
     """The API's own error text as one short line, secrets masked: a JSON body's message,
     the words of an HTML page, else the body as sent."""
     content = response.content
@@ -99,7 +99,7 @@ def one_line(text: str, limit: int = 200) -> str:
     return text[:limit] + ("…" if len(text) > limit else "")
 
 
-def decode(response: requests.Response, what: str) -> object:
+def decode(response: Answer, what: str) -> object:
     """The JSON body (EMPTY_BODY when there is none); a body that is not JSON, or not
     UTF-8, is a clear error."""
     content = response.content
