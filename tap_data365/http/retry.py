@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Protocol
 
 import backoff
 import requests
 
 from tap_data365.errors import RetryWaitTooLongError
-from tap_data365.http.body import Answer
 
-#: An answer of the transport, or of requests (the tests read real answers with it).
-AnyAnswer = Answer | requests.Response
+
+class Answered(Protocol):
+    """What the policy reads of an answer: the transport's ``Answer``, or a requests
+    ``Response`` (the tests read real answers of the emulator with requests)."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
 
 #: HTTP statuses worth retrying: rate limiting and server-side trouble.
 RETRIABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -36,7 +44,7 @@ BACKOFF_FIRST_CEILING_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
 
 
-def retry_after_seconds(response: AnyAnswer | None) -> float | None:
+def retry_after_seconds(response: Answered | None) -> float | None:
     """Seconds to wait according to a ``Retry-After`` header (seconds or HTTP date).
 
     ``backoff.runtime`` only calls a function like this one: backoff parses no header.
@@ -65,7 +73,7 @@ def backoff_waits() -> Iterator[float]:
 
 
 def next_retry_wait(
-    response: AnyAnswer | None,
+    response: Answered | None,
     waits: Iterator[float],
     max_wait: float,
 ) -> float:
